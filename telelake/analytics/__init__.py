@@ -1,0 +1,1 @@
+"""SQL over the enriched layer: the DuckDB engine, the Athena dialect, reports, output formats."""

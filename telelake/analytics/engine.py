@@ -1,0 +1,198 @@
+"""DuckDB over the enriched layer: every table a view, queried with plain SQL.
+
+The engine is an in-memory DuckDB session whose views read the lake's
+Hive-partitioned Parquet in place (nothing is loaded or copied), so opening
+one is cheap and a query sees the files as they are when it runs. Every
+table of :data:`telelake.etl.schema.TABLES` has a view even before the ETL
+wrote its first file, with the right columns and no rows, so SQL written
+against an empty lake fails only where it is wrong. ``telegram`` is also
+reachable as ``chatbot`` and ``messages`` (the names older queries use).
+
+A session runs in UTC (and the other :data:`dialect.SESSION_SETTINGS`), so
+results never depend on the machine's time zone. One engine is one DuckDB
+connection: use it from one thread at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from telelake.analytics.dialect import DUCKDB, SESSION_SETTINGS, Schema, check_dialect, to_duckdb
+from telelake.errors import ConfigError, QueryError, StorageError
+from telelake.etl import schema
+
+ALIASES: dict[str, str] = {"chatbot": schema.MESSAGES, "messages": schema.MESSAGES}
+PARTITION_COLUMN = "context_date"
+_PARTITION_GLOB = f"{PARTITION_COLUMN}=*/*.parquet"
+
+
+@dataclass(frozen=True)
+class Result:
+    """Rows of a query, as Python values (``date``, ``datetime``, ``Decimal``, lists)."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def table_glob(enriched_url: str, table: str) -> str | None:
+    """Where DuckDB finds ``table``'s files, or ``None`` when it has none yet.
+
+    The one place that knows how a layer URL maps to a DuckDB path. Only
+    partition folders are read (``context_date=*``), so bookkeeping folders
+    and temporary files next to them are never mistaken for data.
+    """
+    if "://" in enriched_url:
+        scheme, _, rest = enriched_url.partition("://")
+        if scheme != "file":
+            raise ConfigError(
+                f"{enriched_url}: querying {scheme}:// lakes is not supported yet; "
+                "use a local folder"
+            )
+        enriched_url = rest
+    folder = Path(enriched_url).expanduser().resolve() / table
+    if next(folder.glob(_PARTITION_GLOB), None) is None:
+        return None
+    return f"{folder}/{_PARTITION_GLOB}"
+
+
+def duckdb_type(arrow_type: pa.DataType) -> str:
+    """The DuckDB type a Parquet column of ``arrow_type`` is read as."""
+    simple = {
+        pa.int8(): "TINYINT",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.float32(): "FLOAT",
+        pa.float64(): "DOUBLE",
+        pa.bool_(): "BOOLEAN",
+        pa.string(): "VARCHAR",
+        pa.large_string(): "VARCHAR",
+        pa.binary(): "BLOB",
+        pa.date32(): "DATE",
+    }
+    if arrow_type in simple:
+        return simple[arrow_type]
+    if pa.types.is_timestamp(arrow_type):
+        # Parquet stores milli/microseconds; DuckDB reads both as TIMESTAMP.
+        return "TIMESTAMP WITH TIME ZONE" if arrow_type.tz else "TIMESTAMP"
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return f"{duckdb_type(arrow_type.value_type)}[]"
+    if pa.types.is_decimal(arrow_type):
+        return f"DECIMAL({arrow_type.precision}, {arrow_type.scale})"
+    raise TypeError(f"no DuckDB type for Arrow type {arrow_type}")
+
+
+def _quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__
+
+
+def _files_view(glob: str, union_by_name: bool) -> str:
+    return (
+        f"SELECT * FROM read_parquet({_quote_string(glob)}, hive_partitioning = true, "
+        f"hive_types = {{{_quote_string(PARTITION_COLUMN)}: 'DATE'}}, "
+        f"union_by_name = {str(union_by_name).lower()})"
+    )
+
+
+def _empty_view(arrow_schema: pa.Schema) -> str:
+    columns = [
+        f"CAST(NULL AS {duckdb_type(field.type)}) AS {_quote_identifier(field.name)}"
+        for field in arrow_schema
+    ]
+    columns.append(f"CAST(NULL AS DATE) AS {_quote_identifier(PARTITION_COLUMN)}")
+    return f"SELECT {', '.join(columns)} WHERE false"
+
+
+class Engine:
+    """A DuckDB session over the enriched layer at ``enriched_url``.
+
+    ``union_by_name`` lets partitions written by different versions of the
+    ETL (a column added later) be read together, at the price of reading
+    every file's footer when a query starts.
+    """
+
+    def __init__(self, enriched_url: str, *, union_by_name: bool = True) -> None:
+        self.enriched_url = enriched_url
+        self._schema: dict[str, dict[str, str]] | None = None
+        self._con = duckdb.connect(":memory:")
+        try:
+            # A progress bar would be printed into CSV/JSON written to stdout.
+            self._con.execute("SET enable_progress_bar = false")
+            for name, value in SESSION_SETTINGS.items():
+                self._con.execute(f"SET {name} = {_quote_string(value)}")
+            for table, arrow_schema in schema.TABLES.items():
+                glob = table_glob(enriched_url, table)
+                body = _files_view(glob, union_by_name) if glob else _empty_view(arrow_schema)
+                self._con.execute(f"CREATE VIEW {_quote_identifier(table)} AS {body}")
+            for alias, table in ALIASES.items():
+                self._con.execute(
+                    f"CREATE VIEW {_quote_identifier(alias)} AS "
+                    f"SELECT * FROM {_quote_identifier(table)}"
+                )
+        except duckdb.Error as exc:
+            self._con.close()
+            raise StorageError(
+                f"cannot read the enriched layer at {enriched_url}: {_first_line(exc)}"
+            ) from exc
+        except BaseException:
+            self._con.close()
+            raise
+
+    def query(self, sql: str, dialect: str = DUCKDB) -> Result:
+        """Run ``sql`` written in ``dialect``; DuckDB's complaints become :class:`QueryError`."""
+        name = check_dialect(dialect)
+        duck_sql = to_duckdb(sql, name, self.schema() if name != DUCKDB else None)
+        try:
+            cursor = self._con.execute(duck_sql)
+            if cursor is None or cursor.description is None:
+                return Result(columns=[], rows=[])
+            columns = [str(column[0]) for column in cursor.description]
+            rows = [tuple(row) for row in cursor.fetchall()]
+        except duckdb.Error as exc:
+            raise QueryError(_first_line(exc)) from exc
+        return Result(columns=columns, rows=rows)
+
+    def schema(self) -> Schema:
+        """Every view's columns and DuckDB types (read once, then cached)."""
+        if self._schema is None:
+            found: dict[str, dict[str, str]] = {}
+            try:
+                rows = self._con.execute(
+                    "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+                ).fetchall()
+            except duckdb.Error as exc:
+                raise QueryError(_first_line(exc)) from exc
+            for table, column, data_type in rows:
+                found.setdefault(str(table), {})[str(column)] = str(data_type)
+            self._schema = found
+        return self._schema
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,302 @@
+"""One Telegram Message -> one row of ``telegram`` or rows of ``telegram_service``.
+
+What counts as a message people wrote (DESIGN §5): anything with content
+(text, a photo, a sticker, a poll, ...). Service messages (joins, leaves,
+pins, title changes, migrations, forum and video-chat events, ...) have none
+and go to their own table so "messages per day" counts what people said.
+Telegram adds service kinds often, so a message with neither a known content
+field nor text/caption is treated as a service event named by its first
+unfamiliar field; new content kinds almost always come with text or a
+caption, or are added to ``CONTENT_FIELDS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import orjson
+
+from telelake.telegram.update import Update
+
+# Order matters: the first present field names the content type (an
+# animation also carries a document; a photo with a caption is a photo).
+CONTENT_FIELDS = (
+    "text", "animation", "audio", "document", "paid_media", "photo", "sticker", "story",
+    "video", "video_note", "voice", "checklist", "contact", "dice", "game", "poll", "venue",
+    "location", "invoice", "giveaway", "giveaway_winners", "rich_message",
+)  # fmt: skip
+_CONTENT = frozenset(CONTENT_FIELDS)
+
+SERVICE_FIELDS = frozenset(
+    {
+        "new_chat_members", "left_chat_member", "new_chat_title", "new_chat_photo",
+        "delete_chat_photo", "group_chat_created", "supergroup_chat_created",
+        "channel_chat_created", "message_auto_delete_timer_changed", "migrate_to_chat_id",
+        "migrate_from_chat_id", "pinned_message", "successful_payment", "refunded_payment",
+        "users_shared", "chat_shared", "gift", "unique_gift", "connected_website",
+        "write_access_allowed", "passport_data", "proximity_alert_triggered", "boost_added",
+        "chat_background_set", "checklist_tasks_done", "checklist_tasks_added",
+        "direct_message_price_changed", "forum_topic_created", "forum_topic_edited",
+        "forum_topic_closed", "forum_topic_reopened", "general_forum_topic_hidden",
+        "general_forum_topic_unhidden", "giveaway_created", "giveaway_completed",
+        "paid_message_price_changed", "video_chat_scheduled", "video_chat_started",
+        "video_chat_ended", "video_chat_participants_invited", "web_app_data",
+    }
+)  # fmt: skip
+
+# Fields any message may carry besides its content: never a content type.
+ENVELOPE_FIELDS = frozenset(
+    {
+        "message_id", "message_thread_id", "direct_messages_topic", "from", "sender_chat",
+        "sender_boost_count", "sender_business_bot", "sender_tag", "date",
+        "business_connection_id", "chat", "forward_origin", "forward_from", "forward_from_chat",
+        "forward_from_message_id", "forward_signature", "forward_sender_name", "forward_date",
+        "is_topic_message", "is_automatic_forward", "reply_to_message", "external_reply",
+        "quote", "reply_to_story", "reply_to_checklist_task_id", "via_bot", "edit_date",
+        "has_protected_content", "is_from_offline", "is_paid_post", "media_group_id",
+        "author_signature", "paid_star_count", "entities", "caption", "caption_entities",
+        "show_caption_above_media", "has_media_spoiler", "link_preview_options", "effect_id",
+        "reply_markup", "suggested_post_info", "new_chat_member", "new_chat_participant",
+        "left_chat_participant",
+    }
+)  # fmt: skip
+
+# 9999-12-31: later dates fit no engine's timestamp type.
+MAX_DATE = 253_402_300_799
+
+_EDITED_KINDS = frozenset({"edited_message", "edited_channel_post"})
+
+
+class ServiceRow(TypedDict):
+    update_id: int
+    message_id: int
+    chat_id: int
+    chat_type: str | None
+    chat_title: str | None
+    user_id: int | None
+    user_first_name: str | None
+    date: int
+    event: str
+    member_user_id: int | None
+    member_first_name: str | None
+    member_is_bot: bool | None
+    detail: str | None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def content_type(message: dict[str, Any]) -> str | None:
+    for name in CONTENT_FIELDS:
+        if name in message:
+            return name
+    return None
+
+
+def service_event(message: dict[str, Any]) -> str | None:
+    """The service event a message reports, or ``None`` for a message people wrote."""
+    if content_type(message) is not None or "caption" in message:
+        return None
+    for name in message:
+        if name in SERVICE_FIELDS:
+            return name
+    for name in message:
+        if name not in ENVELOPE_FIELDS and name not in _CONTENT:
+            return name
+    return None
+
+
+def is_service(message: dict[str, Any]) -> bool:
+    return service_event(message) is not None
+
+
+def _identity(update: Update, message: dict[str, Any]) -> tuple[int, int, int]:
+    chat_id = _int(_dict(message.get("chat")).get("id"))
+    message_id = _int(message.get("message_id"))
+    date = _int(message.get("date"))
+    if chat_id is None:
+        raise ValueError("message has no integer chat.id")
+    if message_id is None:
+        raise ValueError("message has no integer message_id")
+    if date is None:
+        raise ValueError("message has no integer date")
+    if not 0 <= date <= MAX_DATE:
+        raise ValueError(f"message date {date} is outside 1970..9999")
+    return chat_id, message_id, date
+
+
+def version_rank(update: Update, message: dict[str, Any]) -> tuple[int, int, int]:
+    """Order of versions of one message: latest ``edit_date`` wins, then edits over
+    the original, then the later update."""
+    edited = _int(message.get("edit_date")) or 0
+    return (edited, 1 if update.kind in _EDITED_KINDS else 0, update.update_id)
+
+
+def _utf16_slice(text: str, encoded: bytes | None, offset: int, length: int) -> str | None:
+    # Entity offsets count UTF-16 code units; Python strings count code points.
+    if encoded is None:
+        piece = text[offset : offset + length]
+        return piece if len(piece) == length else None
+    chunk = encoded[2 * offset : 2 * (offset + length)]
+    if len(chunk) != 2 * length:
+        return None
+    try:
+        return chunk.decode("utf-16-le")
+    except UnicodeDecodeError:
+        return None
+
+
+def entity_values(text: str | None, entities: Any) -> dict[str, list[str]]:
+    """Hashtags, mentions and URLs named by a message's entities."""
+    found: dict[str, list[str]] = {"hashtags": [], "mentions": [], "urls": []}
+    if not text or not isinstance(entities, list):
+        return found
+    encoded = None if text.isascii() else text.encode("utf-16-le", "surrogatepass")
+    for entity in entities:
+        if not isinstance(entity, dict):
+            continue
+        kind = entity.get("type")
+        if kind == "text_link" and isinstance(entity.get("url"), str):
+            found["urls"].append(entity["url"])
+            continue
+        if kind == "text_mention":
+            user = _dict(entity.get("user"))
+            if isinstance(user.get("username"), str):
+                found["mentions"].append("@" + user["username"])
+            continue
+        target = {"hashtag": "hashtags", "mention": "mentions", "url": "urls"}.get(str(kind))
+        offset, length = _int(entity.get("offset")), _int(entity.get("length"))
+        if target is None or offset is None or length is None or offset < 0 or length <= 0:
+            continue
+        value = _utf16_slice(text, encoded, offset, length)
+        if value:
+            found[target].append(value)
+    return found
+
+
+def _forward(message: dict[str, Any]) -> tuple[str | None, int | None, int | None, int | None]:
+    """(origin type, user id, chat id, date) of a forward, new or legacy fields."""
+    origin = message.get("forward_origin")
+    if isinstance(origin, dict):
+        kind = _str(origin.get("type"))
+        user_id = _int(_dict(origin.get("sender_user")).get("id"))
+        chat = _dict(origin.get("chat")) or _dict(origin.get("sender_chat"))
+        return kind, user_id, _int(chat.get("id")), _int(origin.get("date"))
+    if "forward_date" in message:
+        user_id = _int(_dict(message.get("forward_from")).get("id"))
+        chat_id = _int(_dict(message.get("forward_from_chat")).get("id"))
+        if chat_id is not None:
+            kind = "channel" if "forward_from_message_id" in message else "chat"
+        elif user_id is not None:
+            kind = "user"
+        else:
+            kind = "hidden_user"
+        return kind, user_id, chat_id, _int(message.get("forward_date"))
+    return None, None, None, None
+
+
+def message_row(update: Update, message: dict[str, Any]) -> dict[str, Any]:
+    """The ``telegram`` row of one message version (timestamps are added later)."""
+    chat_id, message_id, date = _identity(update, message)
+    chat = _dict(message.get("chat"))
+    sender = _dict(message.get("from"))
+    sender_chat = _dict(message.get("sender_chat"))
+    text = _str(message.get("text"))
+    caption = _str(message.get("caption"))
+    entities = entity_values(text, message.get("entities"))
+    if caption:
+        for name, values in entity_values(caption, message.get("caption_entities")).items():
+            entities[name].extend(values)
+    origin, fwd_user, fwd_chat, fwd_date = _forward(message)
+    reply = _dict(message.get("reply_to_message"))
+    return {
+        "message_id": message_id,
+        "user_id": _int(sender.get("id")),
+        "user_is_bot": _bool(sender.get("is_bot")),
+        "user_first_name": _str(sender.get("first_name")),
+        "chat_id": chat_id,
+        "chat_type": _str(chat.get("type")),
+        "text": text,
+        "date": date,
+        "update_id": update.update_id,
+        "update_kind": update.kind,
+        "edit_date": _int(message.get("edit_date")),
+        "user_last_name": _str(sender.get("last_name")),
+        "user_username": _str(sender.get("username")),
+        "user_language_code": _str(sender.get("language_code")),
+        "sender_chat_id": _int(sender_chat.get("id")),
+        "sender_chat_title": _str(sender_chat.get("title")),
+        "chat_title": _str(chat.get("title")),
+        "chat_username": _str(chat.get("username")),
+        "content_type": content_type(message) or ("caption" if caption else "empty"),
+        "caption": caption,
+        "text_length": len(text) if text is not None else None,
+        "reply_to_message_id": _int(reply.get("message_id")),
+        "message_thread_id": _int(message.get("message_thread_id")),
+        "is_topic_message": message.get("is_topic_message") is True,
+        "forward_origin_type": origin,
+        "forward_from_user_id": fwd_user,
+        "forward_from_chat_id": fwd_chat,
+        "forward_date": fwd_date,
+        "media_group_id": _str(message.get("media_group_id")),
+        "via_bot_id": _int(_dict(message.get("via_bot")).get("id")),
+        "hashtags": entities["hashtags"],
+        "mentions": entities["mentions"],
+        "urls": entities["urls"],
+    }
+
+
+def service_rows(update: Update, message: dict[str, Any]) -> list[ServiceRow]:
+    """Rows of ``telegram_service``: one per service message, one per member joining."""
+    chat_id, message_id, date = _identity(update, message)
+    event = service_event(message) or "unknown"
+    chat = _dict(message.get("chat"))
+    sender = _dict(message.get("from"))
+    value = message.get(event)
+    members: list[dict[str, Any]] = []
+    if event == "new_chat_members" and isinstance(value, list):
+        members = [_dict(member) for member in value]
+    elif event == "left_chat_member":
+        members = [_dict(value)]
+    detail = None
+    if not members and value is not None and value is not True:
+        detail = orjson.dumps(value).decode("utf-8")
+    base: ServiceRow = {
+        "update_id": update.update_id,
+        "message_id": message_id,
+        "chat_id": chat_id,
+        "chat_type": _str(chat.get("type")),
+        "chat_title": _str(chat.get("title")),
+        "user_id": _int(sender.get("id")),
+        "user_first_name": _str(sender.get("first_name")),
+        "date": date,
+        "event": event,
+        "member_user_id": None,
+        "member_first_name": None,
+        "member_is_bot": None,
+        "detail": detail,
+    }
+    if not members:
+        return [base]
+    return [
+        {
+            **base,
+            "member_user_id": _int(member.get("id")),
+            "member_first_name": _str(member.get("first_name")),
+            "member_is_bot": _bool(member.get("is_bot")),
+        }
+        for member in members
+    ]

@@ -1,0 +1,100 @@
+"""A typed, read-only view over one Telegram Update, JSON kept untouched.
+
+Telegram adds update kinds and message fields several times a year, so the
+view never validates the whole object: it reads what telelake needs
+(``update_id``, the kind, the chat, the event time) and leaves the rest as
+is. The raw bytes stay the source of truth; this is how we look at them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Kinds whose payload is a Message: their event time is the send date, which
+# every later edit keeps, so all versions of a message share a partition.
+MESSAGE_KINDS = frozenset({"message", "edited_message", "channel_post", "edited_channel_post"})
+
+# Other payload keys that carry a Message whose chat the update belongs to
+# (callback_query.message, for example).
+_NESTED_MESSAGE_KEYS = ("message",)
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One parsed update: ``update_id``, its single kind and that kind's payload."""
+
+    update_id: int
+    kind: str
+    payload: Any
+    data: Mapping[str, Any]
+
+    @classmethod
+    def from_json(cls, data: Any) -> Update:
+        """Build the view; raises ``ValueError`` when ``data`` is not Update-shaped.
+
+        Shape: a JSON object with an integer ``update_id``. The kind is the
+        first other key (Telegram sends exactly one); an update with no other
+        key has kind ``"unknown"``.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("an update must be a JSON object")
+        update_id = _as_int(data.get("update_id"))
+        if update_id is None:
+            raise ValueError("an update needs an integer update_id")
+        kind = next((key for key in data if key != "update_id"), "unknown")
+        return cls(update_id=update_id, kind=kind, payload=data.get(kind), data=data)
+
+    @property
+    def is_message(self) -> bool:
+        return self.kind in MESSAGE_KINDS
+
+    @property
+    def chat_id(self) -> int | None:
+        """The chat the update belongs to, or ``None`` (inline queries, polls, ...)."""
+        payload = self.payload
+        if not isinstance(payload, dict):
+            return None
+        chat = payload.get("chat")
+        if isinstance(chat, dict) and _as_int(chat.get("id")) is not None:
+            return _as_int(chat.get("id"))
+        for key in _NESTED_MESSAGE_KEYS:
+            nested = payload.get(key)
+            if isinstance(nested, dict):
+                chat = nested.get("chat")
+                if isinstance(chat, dict) and _as_int(chat.get("id")) is not None:
+                    return _as_int(chat.get("id"))
+        return None
+
+    @property
+    def user_id(self) -> int | None:
+        """Who caused the update (``from.id`` of the payload), when known."""
+        payload = self.payload
+        if isinstance(payload, dict):
+            sender = payload.get("from") or payload.get("user")
+            if isinstance(sender, dict):
+                return _as_int(sender.get("id"))
+        return None
+
+    @property
+    def event_time(self) -> int | None:
+        """Unix seconds of the event the update reports, or ``None`` if it has none.
+
+        For messages and their edits, the original send ``date``; for other
+        kinds, their own top-level ``date`` (chat_member, message_reaction,
+        chat_join_request, ...). Zero (Telegram's "inaccessible") counts as none.
+        """
+        payload = self.payload
+        if not isinstance(payload, dict):
+            return None
+        date = _as_int(payload.get("date"))
+        if date is None or date <= 0:
+            return None
+        return date

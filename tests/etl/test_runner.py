@@ -1,0 +1,232 @@
+"""Partition builds on a real folder: idempotent, atomic, local to their date, never stale."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+from telelake.config import load_settings
+from telelake.errors import StorageError, UsageError
+from telelake.etl import schema
+from telelake.etl.runner import build_partition, plan, run
+from telelake.ingest.core import Ingestor
+from telelake.lake.changes import dirty_dates
+from telelake.lake.layout import table_key
+from telelake.lake.storage import LocalStore
+
+UTC = ZoneInfo("UTC")
+DAY1, DAY2, DAY3 = date(2025, 11, 20), date(2025, 11, 21), date(2025, 11, 22)
+
+
+def epoch(day: date, hour: int = 12) -> int:
+    return int(
+        __import__("datetime").datetime(day.year, day.month, day.day, hour, tzinfo=UTC).timestamp()
+    )
+
+
+def body(update_id: int, message_id: int, day: date, text: str = "hello", **extra: Any) -> bytes:
+    kind = "edited_message" if "edit_date" in extra else "message"
+    payload = {
+        "message_id": message_id,
+        "from": {"id": 1, "is_bot": False, "first_name": "Ana"},
+        "chat": {"id": -100, "type": "group", "title": "G"},
+        "date": epoch(day),
+        "text": text,
+        **extra,
+    }
+    return orjson.dumps({"update_id": update_id, kind: payload})
+
+
+class Lake:
+    def __init__(self, root: Path) -> None:
+        self.settings = load_settings({"lake": str(root)}, env={})
+        self.raw = LocalStore(self.settings.raw_url)
+        self.enriched = LocalStore(self.settings.enriched_url)
+        self.ingestor = Ingestor(self.settings, self.raw)
+
+    def send(self, *bodies: bytes) -> None:
+        for item in bodies:
+            self.ingestor.accept(item)
+
+    def etl(self, days: list[date] | None = None) -> None:
+        run(self.raw, self.enriched, plan(self.raw, self.enriched) if days is None else days, UTC)
+
+    def messages(self, day: date) -> list[dict[str, Any]]:
+        path = Path(self.enriched.url) / table_key(schema.MESSAGES, day)
+        rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+        return rows
+
+    def files(self) -> dict[str, tuple[int, int, bytes]]:
+        root = Path(self.enriched.url)
+        return {
+            str(p.relative_to(root)): (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes())
+            for p in root.rglob("*.parquet")
+        }
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    return Lake(tmp_path / "lake")
+
+
+def test_running_twice_gives_the_same_partition_bytes(lake: Lake) -> None:
+    lake.send(body(1, 1, DAY1, "a"), body(2, 2, DAY1, "b"), body(3, 3, DAY2, "c"))
+    lake.etl([DAY1, DAY2])
+    first = {k: v[2] for k, v in lake.files().items()}
+    lake.etl([DAY1, DAY2])
+    second = {k: v[2] for k, v in lake.files().items()}
+    assert first == second
+    assert len(first) >= 4  # messages + updates tables for two dates
+
+
+def test_building_one_date_never_touches_another_dates_files(lake: Lake) -> None:
+    lake.send(body(1, 1, DAY1), body(2, 2, DAY2), body(3, 3, DAY3))
+    lake.etl([DAY1, DAY2, DAY3])
+    before = lake.files()
+    lake.send(body(4, 4, DAY2, "late"))
+    lake.etl()
+    after = lake.files()
+    for key, value in before.items():
+        if "2025-11-21" not in key:
+            assert after[key] == value, key
+    assert [r["text"] for r in lake.messages(DAY2)] == ["hello", "late"]
+
+
+def test_default_run_rebuilds_only_changed_partitions(lake: Lake) -> None:
+    lake.send(body(1, 1, DAY1), body(2, 2, DAY3))
+    assert plan(lake.raw, lake.enriched) == [DAY1, DAY3]
+    lake.etl()
+    assert plan(lake.raw, lake.enriched) == []
+    # An edit of an old message lands in the old partition and marks only it.
+    lake.send(body(3, 1, DAY1, "edited", edit_date=epoch(DAY3)))
+    assert plan(lake.raw, lake.enriched) == [DAY1]
+    lake.etl()
+    assert [r["text"] for r in lake.messages(DAY1)] == ["edited"]
+
+
+def test_redelivery_and_reruns_never_inflate_counts(lake: Lake) -> None:
+    updates = [body(i, i, DAY1, f"m{i}") for i in range(1, 30)]
+    for _ in range(3):
+        lake.send(*updates)
+        lake.etl()
+        lake.etl([DAY1])
+    assert len(lake.messages(DAY1)) == 29
+
+
+def test_an_update_stored_after_the_listing_is_not_missed(lake: Lake) -> None:
+    lake.send(body(1, 1, DAY1))
+
+    class SlowRaw(LocalStore):
+        def list(self, prefix: str) -> list[str]:
+            keys = super().list(prefix)
+            # Telegram delivers while the partition is being built.
+            lake.send(body(2, 2, DAY1, "during the build"))
+            return keys
+
+    build_partition(SlowRaw(lake.raw.url), lake.enriched, DAY1, UTC)
+    assert [r["message_id"] for r in lake.messages(DAY1)] == [1]
+    assert dirty_dates(lake.raw) == [DAY1]
+    lake.etl()
+    assert [r["message_id"] for r in lake.messages(DAY1)] == [1, 2]
+
+
+def test_a_crash_mid_build_keeps_the_old_partition_readable_and_a_rerun_completes(
+    lake: Lake,
+) -> None:
+    lake.send(body(1, 1, DAY1, "old"))
+    lake.etl()
+    lake.send(body(2, 2, DAY1, "new"))
+
+    class Failing(LocalStore):
+        calls = 0
+
+        def replace(self, key: str, data: bytes) -> None:
+            Failing.calls += 1
+            if Failing.calls == 2:
+                raise StorageError(f"disk full while writing {key}")
+            super().replace(key, data)
+
+    with pytest.raises(StorageError):
+        build_partition(lake.raw, Failing(lake.enriched.url), DAY1, UTC)
+    assert [r["text"] for r in lake.messages(DAY1)] in (["old"], ["old", "new"])
+    assert not [p for p in Path(lake.enriched.url).rglob(".tmp-*")]
+    assert dirty_dates(lake.raw) == [DAY1]  # the failed date is retried next run
+    lake.etl()
+    assert [r["text"] for r in lake.messages(DAY1)] == ["old", "new"]
+
+
+def test_readers_never_see_a_half_written_partition(lake: Lake) -> None:
+    lake.send(*[body(i, i, DAY1, "x" * 200) for i in range(1, 400)])
+    lake.etl()
+    path = Path(lake.enriched.url) / table_key(schema.MESSAGES, DAY1)
+    seen: set[int] = set()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        # A real engine reading the partition while it is replaced.
+        connection = duckdb.connect()
+        while not stop.is_set():
+            try:
+                [(count,)] = connection.execute(
+                    "SELECT count(*) FROM read_parquet(?)", [str(path)]
+                ).fetchall()
+                with path.open("rb") as handle:  # one open = one version of the file
+                    assert pq.read_table(handle).num_rows == pq.read_metadata(handle).num_rows
+                seen.add(count)
+            except BaseException as exc:  # any partial read is a failure
+                errors.append(exc)
+                return
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for i in range(400, 420):
+            lake.send(body(i, i, DAY1))
+            build_partition(lake.raw, lake.enriched, DAY1, UTC)
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    assert seen <= set(range(399, 420))
+
+
+def test_a_date_whose_raw_data_is_gone_loses_its_partition_with_all(lake: Lake) -> None:
+    lake.send(body(1, 1, DAY1), body(2, 2, DAY2))
+    lake.etl()
+    for key in lake.raw.list("telegram/context_date=2025-11-20"):
+        lake.raw.delete(key)
+    lake.etl(plan(lake.raw, lake.enriched, everything=True))
+    assert not (Path(lake.enriched.url) / table_key(schema.MESSAGES, DAY1)).exists()
+    assert (Path(lake.enriched.url) / table_key(schema.MESSAGES, DAY2)).exists()
+
+
+def test_plan_modes(lake: Lake) -> None:
+    lake.send(body(1, 1, DAY1), body(2, 2, DAY2), body(3, 3, DAY3))
+    assert plan(lake.raw, lake.enriched, day=DAY2) == [DAY2]
+    assert plan(lake.raw, lake.enriched, since=DAY2) == [DAY2, DAY3]
+    assert plan(lake.raw, lake.enriched, until=DAY2) == [DAY1, DAY2]
+    assert plan(lake.raw, lake.enriched, everything=True) == [DAY1, DAY2, DAY3]
+    with pytest.raises(UsageError):
+        plan(lake.raw, lake.enriched, day=DAY1, everything=True)
+    with pytest.raises(UsageError):
+        plan(lake.raw, lake.enriched, since=DAY3, until=DAY1)
+
+
+def test_corrupt_raw_object_is_set_aside_and_reported(lake: Lake) -> None:
+    lake.send(body(1, 1, DAY1, "fine"))
+    lake.raw.create("telegram/context_date=2025-11-20/999.json", b'{"update_id": 999, "mess')
+    [result] = run(lake.raw, lake.enriched, [DAY1], UTC).partitions
+    assert result.rejected == 1
+    assert "999.json" in result.reject_reasons[0]
+    assert [r["text"] for r in lake.messages(DAY1)] == ["fine"]
+    rejects = pq.read_table(Path(lake.enriched.url) / table_key(schema.REJECTS, DAY1))
+    assert rejects.column("raw_key").to_pylist() == ["telegram/context_date=2025-11-20/999.json"]

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 
 from telelake.errors import UsageError
+from telelake.telegram import simulator_data as data
 
 Json = dict[str, Any]
 
@@ -42,99 +43,6 @@ ANONYMOUS_ADMIN = {
     "username": "GroupAnonymousBot",
 }
 REDELIVERY_RATE = 0.03
-
-# fmt: off
-
-# Relative activity per local hour, weekdays and weekends.
-_WEEKDAY_HOURS = [1.2, 0.6, 0.3, 0.2, 0.2, 0.4, 1.0, 2.5, 4.5, 6.0, 6.5, 6.5,
-                  7.0, 6.0, 6.0, 6.5, 6.5, 6.0, 6.5, 7.0, 7.5, 7.5, 6.0, 3.5]
-_WEEKEND_HOURS = [2.0, 1.3, 0.8, 0.4, 0.2, 0.2, 0.3, 0.6, 1.5, 3.0, 4.5, 5.5,
-                  6.0, 5.5, 5.0, 5.0, 5.0, 5.0, 5.5, 6.0, 6.5, 6.5, 6.0, 4.0]
-_DAY_VOLUME = [1.0, 1.0, 1.0, 1.0, 1.05, 0.55, 0.5]  # Monday .. Sunday
-
-# language: (weight, first names, last names, phrases)
-_LANGS: dict[str, tuple[float, list[str], list[str], list[str]]] = {
-    "pt": (0.55, ["João", "Maria", "José", "Ana", "Lucas", "Júlia", "Gabriel", "Beatriz", "Thiago",
-                  "Letícia", "Conceição", "Estêvão", "Lívia", "Caio", "Mônica", "Sérgio", "Raíssa"],
-           ["Silva", "Souza", "Gonçalves", "Araújo", "Simões", "Magalhães", "Brandão", "Câmara"],
-           ["Bom dia, pessoal!", "Alguém sabe se a reunião de amanhã continua de pé?",
-            "Eu acho que o problema está na conversão de fuso horário",
-            "Não consegui acessar o relatório ontem à noite", "Valeu demais pela ajuda!",
-            "Que calor hoje em São Paulo", "Vou almoçar e já volto",
-            "Ótima ideia, vamos testar isso na próxima sprint",
-            "Alguém tem uma recomendação de livro sobre estatística?",
-            "Hoje o trânsito tá impossível", "Parabéns pelo lançamento, ficou incrível",
-            "A apresentação foi ótima, obrigado a todos",
-            "Já atualizei a planilha com os números de março",
-            "Fiquei sem bateria no meio da chamada, desculpa", "Quem vai no encontro de sábado?",
-            "Não é bem assim, depende muito do volume de dados",
-            "Tô aprendendo SQL e estou adorando", "Que saudade de um pão de queijo quentinho",
-            "Ação, coração, informação, ônibus, pôr do sol e açaí",
-            "cafe\u0301 com leite e pão na chapa", 'Ele disse "vamos ver" e sumiu',
-            "Salvei em C:\\Users\\dados\\relatório final", "Boa noite, até amanhã"]),
-    "es": (0.1, ["José Luis", "María José", "Íñigo", "Sofía", "Martín", "Lucía", "Andrés"],
-           ["García", "Núñez", "Peña", "Ibáñez", "Rodríguez", "Muñoz"],
-           ["¿Alguien sabe cómo exportar esto a Parquet?", "¡Qué buena noticia!",
-            "Mañana no puedo, tengo médico", "El año pasado hicimos algo parecido",
-            "Gracias por compartir, está buenísimo", "¿Cuántos mensajes hubo ayer?",
-            "Estoy en Córdoba esta semana"]),
-    "en": (0.08, ["Emily", "Jack", "Olivia", "Noah", "Liam"], ["Smith", "O'Brien", "Johnson"],
-           ["Good morning everyone!", "Has anyone tried the new release?",
-            "Thanks, that fixed it", "I'll be a bit late today",
-            "Great talk yesterday, well done"]),
-    "fr": (0.06, ["François", "Chloé", "Hélène", "Jérôme", "Zoé", "Gaël", "Noémie"],
-           ["Lefèvre", "Dubois", "Mercier", "Bélanger"],
-           ["Bonjour à tous\u202f!", "Ça marche, je m'en occupe",
-            "Où est-ce qu'on se retrouve ce soir\u202f?", "Très intéressant, merci beaucoup",
-            "J'ai déjà vérifié, ça ne change rien", "Désolé, je suis en retard"]),
-    "de": (0.06, ["Jürgen", "Jörg", "Björn", "Käthe", "Lena", "Sören"],
-           ["Müller", "Schröder", "Weiß", "Groß", "Köhler"],
-           ["Guten Morgen zusammen!", "Ich überprüfe das gleich",
-            "Könnt ihr mir die Datei schicken?", "Schöne Grüße aus München",
-            "Die Straße ist wegen Bauarbeiten gesperrt", "Übermorgen habe ich mehr Zeit"]),
-    "ru": (0.06, ["Дмитрий", "Анна", "Сергей", "Ольга", "Алексей", "Юлия"],
-           ["Иванов", "Смирнова", "Кузнецов", "Попова"],
-           ["Всем привет!", "Я посмотрю это вечером", "Спасибо большое, очень помогло",
-            "Кто-нибудь знает, как это работает?", "Ёлки-палки, опять ошибка",
-            "Встреча перенесена на завтра"]),
-    "ja": (0.03, ["さくら", "太郎", "陽菜", "翔太"], ["佐藤", "鈴木", "高橋"],
-           ["おはようございます！", "ありがとうございます、助かりました",
-            "明日の会議は何時からですか？",
-            "データの集計が終わりました", "東京は雨です☔"]),
-    "zh": (0.03, ["伟", "芳", "小明", "静"], ["王", "李", "张"],
-           ["大家好！", "谢谢你的帮助", "今天的数据看起来不错", "我明天再检查一下"]),
-    "ko": (0.02, ["민준", "서연", "지우"], ["김", "박"],
-           ["안녕하세요!", "오늘 회의는 몇 시예요?", "좋은 아이디어네요"]),
-    "ar": (0.01, ["محمد", "فاطمة"], ["حسن"], ["مرحبا بالجميع", "شكرا جزيلا"]),
-}
-_SHORT = ["kkkkk", "kkkkkkkkkk", "haha", "rsrs", "sim", "não", "ok", "+1", "👍", "👍🏽", "😂😂😂",
-          "❤️", "🔥🔥", "👨‍👩‍👧", "🇧🇷", "boa!", "verdade", "jajaja", "merci", "danke", "да",
-          "はい", "好的", "ㅋㅋㅋ", "🙏🏻", "👀", "🤷‍♀️", "valeu", "obrigado!"]
-_EMOJI = ["😂", "🤣", "👍", "👍🏽", "👍🏿", "🙏🏻", "❤️", "🔥", "🎉", "😅", "🤔", "👀", "💯", "🚀",
-          "☕", "🇧🇷", "🇵🇹", "👨‍👩‍👧", "👩🏽‍💻", "🏳️‍🌈", "🤷‍♀️", "🙌🏾", "🥲", "🫠"]
-_HASHTAGS = ["#dados", "#sql", "#vagas", "#python", "#café", "#São_Paulo", "#dúvida",
-             "#DataLake", "#データ", "#данные"]
-_URLS = ["https://github.com/telelake/telelake", "https://pt.wikipedia.org/wiki/Açaí",
-         "https://exemplo.com.br/artigo?id=42&utm_source=telegram",
-         "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "docs.python.org/3/library/zoneinfo.html",
-         "https://t.me/dadosecafe/3"]
-_BOLD = ["importante", "atenção", "URGENTE", "amanhã", "grátis"]
-_EDIT_SUFFIX = ["(editado)", "✏️ corrigido", "*amanhã", "ops, errei o horário: 15h",
-                "edit: já resolvi"]
-_USERNAME_WORDS = ["cafe", "dados", "lua", "nerd", "tech", "sol", "mar", "pixel", "byte", "rio",
-                   "gato", "panda", "ninja", "zen", "data", "code"]
-_NAME_FLAIR = [" 🌻", " ✨", " 🇧🇷", " 🐱", " 👨‍💻"]
-_REACTIONS = ["👍", "❤", "🔥", "😁", "🤣", "🎉", "🙏", "👏", "🤔", "😢", "💯", "❤‍🔥", "👨‍💻", "🤷‍♀"]
-_CHANNELS = [{"id": -1001111111111, "title": "Canal Notícias 📰", "username": "canalnoticias",
-              "type": "channel"},
-             {"id": -1002222222222, "title": "Dados Abertos BR", "username": "dadosabertosbr",
-              "type": "channel"},
-             {"id": -1003333333333, "title": "Tech Français 🇫🇷", "type": "channel"}]
-_HIDDEN_NAMES = ["Maria S.", "Дмитрий", "佐藤さん", "Zoë 🌙"]
-_STICKER_SETS = [("DadosECafe", False, False), ("HotCherry", True, False),
-                 ("PepeVideo", False, True)]
-_STICKER_EMOJI = ["😂", "👍", "☕", "🔥", "😴", "🎉", "😡", "❤️"]
-# fmt: on
 
 
 @dataclass(frozen=True)
@@ -306,7 +214,9 @@ class _Sim:
         self.poll_bot = self._bot(ids[n + 2], "Enquetes 🗳", "EnqueteFacilBot")
         rng.shuffle(self.humans)  # rank order: index 0 talks the most
         self.anchors = self.humans[: max(3, min(12, n // 4))]
-        self.stickers = [self._sticker(s, e) for s in _STICKER_SETS for e in _STICKER_EMOJI[:5]]
+        self.stickers = [
+            self._sticker(s, e) for s in data.STICKER_SETS for e in data.STICKER_EMOJI[:5]
+        ]
         self.main = _Chat(
             MAIN_CHAT_ID,
             "supergroup",
@@ -344,7 +254,7 @@ class _Sim:
         return int(datetime.combine(day, time(0), tzinfo=self.zone).timestamp())
 
     def _moment(self, day: date) -> int:
-        hours = _WEEKEND_HOURS if day.weekday() >= 5 else _WEEKDAY_HOURS
+        hours = data.WEEKEND_HOURS if day.weekday() >= 5 else data.WEEKDAY_HOURS
         hour = self.rng.choices(range(24), weights=hours)[0]
         when = datetime.combine(day, time(hour, self.rng.randrange(60), self.rng.randrange(60)))
         # A wall time inside a DST gap maps an hour on; never onto another day.
@@ -356,15 +266,15 @@ class _Sim:
 
     def _person(self, index: int) -> _User:
         rng = self.rng
-        langs = list(_LANGS)
-        lang = rng.choices(langs, weights=[_LANGS[k][0] for k in langs])[0]
-        _, firsts, lasts, _ = _LANGS[lang]
-        first = rng.choice(firsts) + (rng.choice(_NAME_FLAIR) if rng.random() < 0.08 else "")
+        langs = list(data.LANGS)
+        lang = rng.choices(langs, weights=[data.LANGS[k][0] for k in langs])[0]
+        _, firsts, lasts, _ = data.LANGS[lang]
+        first = rng.choice(firsts) + (rng.choice(data.NAME_FLAIR) if rng.random() < 0.08 else "")
         user: Json = {"id": 0, "is_bot": False, "first_name": first}
         if rng.random() < 0.6:
             user["last_name"] = rng.choice(lasts)
         if rng.random() < 0.7:
-            words = rng.sample(_USERNAME_WORDS, 2)
+            words = rng.sample(data.USERNAME_WORDS, 2)
             user["username"] = f"{words[0]}_{words[1]}{index}"
         if rng.random() < 0.85:
             user["language_code"] = "pt-br" if lang == "pt" and rng.random() < 0.5 else lang
@@ -436,16 +346,16 @@ class _Sim:
     def _segments(self, user: _User, chat: _Chat) -> list[_Seg]:
         rng = self.rng
         if rng.random() < 0.22:
-            return [_Seg("plain", rng.choice(_SHORT))]
+            return [_Seg("plain", rng.choice(data.SHORT))]
         roll = rng.random()
         count = 1 if roll < 0.55 else rng.randint(2, 3) if roll < 0.9 else rng.randint(4, 9)
-        pool = _LANGS[user.lang if rng.random() < 0.8 else "pt"][3]
+        pool = data.LANGS[user.lang if rng.random() < 0.8 else "pt"][3]
         if count > len(pool):  # long messages borrow from the group's language
-            pool = list(dict.fromkeys(pool + _LANGS["pt"][3]))
+            pool = list(dict.fromkeys(pool + data.LANGS["pt"][3]))
         joiner = "\n" if count > 3 and rng.random() < 0.5 else " "
         segs = [_Seg("plain", joiner.join(rng.sample(pool, min(count, len(pool)))))]
         if rng.random() < 0.08:
-            segs.insert(0, _Seg("plain", rng.choice(_EMOJI)))
+            segs.insert(0, _Seg("plain", rng.choice(data.EMOJI)))
         if rng.random() < 0.08:
             named = [m for m in chat.members if "username" in m.json and m is not user]
             if named:
@@ -455,13 +365,13 @@ class _Sim:
             if "username" not in other:
                 segs.insert(0, _Seg("text_mention", other["first_name"], other))
         if rng.random() < 0.03:
-            segs.append(_Seg("bold", rng.choice(_BOLD)))
+            segs.append(_Seg("bold", rng.choice(data.BOLD)))
         if rng.random() < 0.06:
-            segs.append(_Seg("url", rng.choice(_URLS)))
+            segs.append(_Seg("url", rng.choice(data.URLS)))
         if rng.random() < 0.08:
-            segs.append(_Seg("hashtag", rng.choice(_HASHTAGS)))
+            segs.append(_Seg("hashtag", rng.choice(data.HASHTAGS)))
         if rng.random() < 0.25:
-            segs.append(_Seg("plain", "".join(rng.choices(_EMOJI, k=rng.randint(1, 3)))))
+            segs.append(_Seg("plain", "".join(rng.choices(data.EMOJI, k=rng.randint(1, 3)))))
         return segs
 
     @staticmethod
@@ -488,7 +398,7 @@ class _Sim:
     def plan(self, per_day: int) -> None:
         rng, day = self.rng, self.first
         while day <= self.last:
-            volume = per_day * _DAY_VOLUME[day.weekday()] * rng.uniform(0.85, 1.15)
+            volume = per_day * data.DAY_VOLUME[day.weekday()] * rng.uniform(0.85, 1.15)
             main = max(1, round(volume * 0.88))
             for chat, count in ((self.main, main), (self.small, round(volume) - main)):
                 self._plan_bursts(chat, day, count)
@@ -637,13 +547,13 @@ class _Sim:
                 "forward_date": when,
             }
         if kind == "channel":
-            chat, post = rng.choice(_CHANNELS), rng.randrange(100, 40_000)
+            chat, post = rng.choice(data.CHANNELS), rng.randrange(100, 40_000)
             origin: Json = {"type": "channel", "chat": chat, "message_id": post, "date": when}
             legacy: Json = {"forward_from_chat": chat, "forward_from_message_id": post}
             if rng.random() < 0.3:
                 origin["author_signature"] = legacy["forward_signature"] = "Redação"
             return {"forward_origin": origin, **legacy, "forward_date": when}
-        name = rng.choice(_HIDDEN_NAMES)
+        name = rng.choice(data.HIDDEN_NAMES)
         return {
             "forward_origin": {"type": "hidden_user", "sender_user_name": name, "date": when},
             "forward_sender_name": name,
@@ -690,9 +600,9 @@ class _Sim:
             at = max(at + 1, self._later(at, delay))
             addition = rng.choice(
                 [
-                    _Seg("plain", rng.choice(_EDIT_SUFFIX)),
-                    _Seg("url", rng.choice(_URLS)),
-                    _Seg("hashtag", rng.choice(_HASHTAGS)),
+                    _Seg("plain", rng.choice(data.EDIT_SUFFIX)),
+                    _Seg("url", rng.choice(data.URLS)),
+                    _Seg("hashtag", rng.choice(data.HASHTAGS)),
                 ]
             )
             segs = [*segs, addition]
@@ -712,7 +622,7 @@ class _Sim:
                 reactors.append(user)
         for user in reactors:
             at = self._later(msg.date, rng.expovariate(1 / 1800))
-            self._reaction(msg, user, at, [{"type": "emoji", "emoji": rng.choice(_REACTIONS)}])
+            self._reaction(msg, user, at, [{"type": "emoji", "emoji": rng.choice(data.REACTIONS)}])
             if rng.random() < 0.1:
                 at = self._later(at, rng.uniform(5, 7200))
                 new = [] if rng.random() < 0.5 else [{"type": "emoji", "emoji": "🔥"}]

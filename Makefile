@@ -31,8 +31,9 @@ format: $(STAMP)
 check: lint test
 
 bench: $(STAMP)
-	$(BIN)/python bench/etl.py
-	$(BIN)/python bench/ingest.py
+	cd bench && ../$(BIN)/python etl.py
+	cd bench && ../$(BIN)/python ingest.py
+	cd bench && ../$(BIN)/python query.py
 
 clean:
 	rm -rf $(VENV) lake .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -111,3 +111,31 @@ def test_query_reads_sql_from_stdin(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["one", "1"]
+
+
+TOKEN = "123456789:AAHk-examplesecretexamplesecret_abc12"
+
+
+def test_queries_never_reach_for_the_network(tmp_path: Path) -> None:
+    result = telelake("query", "SELECT * FROM 'https://example.org/x.parquet'", "--lake",
+                      str(tmp_path))  # fmt: skip
+    assert result.returncode == 1
+    # DuckDB refuses at once instead of trying to download its httpfs extension.
+    assert "requires the extension httpfs" in result.stderr
+    assert "trying to automatically install" not in result.stderr
+
+
+def test_the_token_never_reaches_the_terminal_at_debug_level(tmp_path: Path) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN}
+    lake = str(tmp_path / "lake")
+    runs = [
+        # An error whose message quotes the token (as a Bot API URL would).
+        telelake("--debug", "query", f'SELECT * FROM "bot{TOKEN}"', "--lake", lake, env=env),
+        telelake("--debug", "etl", "--date", f"bot{TOKEN}", "--lake", lake, env=env),
+        telelake("--debug", "etl", "--timezone", TOKEN, "--lake", lake, env=env),
+    ]  # fmt: skip
+    for result in runs:
+        assert result.returncode != 0
+        assert "<redacted>" in result.stderr, result.stderr
+        secret_part = TOKEN.split(":", 1)[1]
+        assert secret_part not in result.stderr + result.stdout

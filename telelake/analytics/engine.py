@@ -129,7 +129,12 @@ class Engine:
     def __init__(self, enriched_url: str, *, union_by_name: bool = True) -> None:
         self.enriched_url = enriched_url
         self._schema: dict[str, dict[str, str]] | None = None
-        self._con = duckdb.connect(":memory:")
+        # telelake works offline: DuckDB must never download an extension on
+        # its own (it would try when a query names an https:// or s3:// URL).
+        self._con = duckdb.connect(
+            ":memory:",
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+        )
         try:
             # A progress bar would be printed into CSV/JSON written to stdout.
             self._con.execute("SET enable_progress_bar = false")

@@ -83,19 +83,19 @@ class ServiceRow(TypedDict):
     detail: str | None
 
 
-def _int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _str(value: Any) -> str | None:
+def as_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _bool(value: Any) -> bool | None:
+def as_bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
@@ -124,9 +124,9 @@ def is_service(message: dict[str, Any]) -> bool:
 
 
 def _identity(update: Update, message: dict[str, Any]) -> tuple[int, int, int]:
-    chat_id = _int(_dict(message.get("chat")).get("id"))
-    message_id = _int(message.get("message_id"))
-    date = _int(message.get("date"))
+    chat_id = as_int(as_dict(message.get("chat")).get("id"))
+    message_id = as_int(message.get("message_id"))
+    date = as_int(message.get("date"))
     if chat_id is None:
         raise ValueError("message has no integer chat.id")
     if message_id is None:
@@ -141,7 +141,7 @@ def _identity(update: Update, message: dict[str, Any]) -> tuple[int, int, int]:
 def version_rank(update: Update, message: dict[str, Any]) -> tuple[int, int, int]:
     """Order of versions of one message: latest ``edit_date`` wins, then edits over
     the original, then the later update."""
-    edited = _int(message.get("edit_date")) or 0
+    edited = as_int(message.get("edit_date")) or 0
     return (edited, 1 if update.kind in _EDITED_KINDS else 0, update.update_id)
 
 
@@ -173,12 +173,12 @@ def entity_values(text: str | None, entities: Any) -> dict[str, list[str]]:
             found["urls"].append(entity["url"])
             continue
         if kind == "text_mention":
-            user = _dict(entity.get("user"))
+            user = as_dict(entity.get("user"))
             if isinstance(user.get("username"), str):
                 found["mentions"].append("@" + user["username"])
             continue
         target = {"hashtag": "hashtags", "mention": "mentions", "url": "urls"}.get(str(kind))
-        offset, length = _int(entity.get("offset")), _int(entity.get("length"))
+        offset, length = as_int(entity.get("offset")), as_int(entity.get("length"))
         if target is None or offset is None or length is None or offset < 0 or length <= 0:
             continue
         value = _utf16_slice(text, encoded, offset, length)
@@ -191,68 +191,68 @@ def _forward(message: dict[str, Any]) -> tuple[str | None, int | None, int | Non
     """(origin type, user id, chat id, date) of a forward, new or legacy fields."""
     origin = message.get("forward_origin")
     if isinstance(origin, dict):
-        kind = _str(origin.get("type"))
-        user_id = _int(_dict(origin.get("sender_user")).get("id"))
-        chat = _dict(origin.get("chat")) or _dict(origin.get("sender_chat"))
-        return kind, user_id, _int(chat.get("id")), _int(origin.get("date"))
+        kind = as_str(origin.get("type"))
+        user_id = as_int(as_dict(origin.get("sender_user")).get("id"))
+        chat = as_dict(origin.get("chat")) or as_dict(origin.get("sender_chat"))
+        return kind, user_id, as_int(chat.get("id")), as_int(origin.get("date"))
     if "forward_date" in message:
-        user_id = _int(_dict(message.get("forward_from")).get("id"))
-        chat_id = _int(_dict(message.get("forward_from_chat")).get("id"))
+        user_id = as_int(as_dict(message.get("forward_from")).get("id"))
+        chat_id = as_int(as_dict(message.get("forward_from_chat")).get("id"))
         if chat_id is not None:
             kind = "channel" if "forward_from_message_id" in message else "chat"
         elif user_id is not None:
             kind = "user"
         else:
             kind = "hidden_user"
-        return kind, user_id, chat_id, _int(message.get("forward_date"))
+        return kind, user_id, chat_id, as_int(message.get("forward_date"))
     return None, None, None, None
 
 
 def message_row(update: Update, message: dict[str, Any]) -> dict[str, Any]:
     """The ``telegram`` row of one message version (timestamps are added later)."""
     chat_id, message_id, date = _identity(update, message)
-    chat = _dict(message.get("chat"))
-    sender = _dict(message.get("from"))
-    sender_chat = _dict(message.get("sender_chat"))
-    text = _str(message.get("text"))
-    caption = _str(message.get("caption"))
+    chat = as_dict(message.get("chat"))
+    sender = as_dict(message.get("from"))
+    sender_chat = as_dict(message.get("sender_chat"))
+    text = as_str(message.get("text"))
+    caption = as_str(message.get("caption"))
     entities = entity_values(text, message.get("entities"))
     if caption:
         for name, values in entity_values(caption, message.get("caption_entities")).items():
             entities[name].extend(values)
     origin, fwd_user, fwd_chat, fwd_date = _forward(message)
-    reply = _dict(message.get("reply_to_message"))
+    reply = as_dict(message.get("reply_to_message"))
     return {
         "message_id": message_id,
-        "user_id": _int(sender.get("id")),
-        "user_is_bot": _bool(sender.get("is_bot")),
-        "user_first_name": _str(sender.get("first_name")),
+        "user_id": as_int(sender.get("id")),
+        "user_is_bot": as_bool(sender.get("is_bot")),
+        "user_first_name": as_str(sender.get("first_name")),
         "chat_id": chat_id,
-        "chat_type": _str(chat.get("type")),
+        "chat_type": as_str(chat.get("type")),
         "text": text,
         "date": date,
         "update_id": update.update_id,
         "update_kind": update.kind,
-        "edit_date": _int(message.get("edit_date")),
-        "user_last_name": _str(sender.get("last_name")),
-        "user_username": _str(sender.get("username")),
-        "user_language_code": _str(sender.get("language_code")),
-        "sender_chat_id": _int(sender_chat.get("id")),
-        "sender_chat_title": _str(sender_chat.get("title")),
-        "chat_title": _str(chat.get("title")),
-        "chat_username": _str(chat.get("username")),
+        "edit_date": as_int(message.get("edit_date")),
+        "user_last_name": as_str(sender.get("last_name")),
+        "user_username": as_str(sender.get("username")),
+        "user_language_code": as_str(sender.get("language_code")),
+        "sender_chat_id": as_int(sender_chat.get("id")),
+        "sender_chat_title": as_str(sender_chat.get("title")),
+        "chat_title": as_str(chat.get("title")),
+        "chat_username": as_str(chat.get("username")),
         "content_type": content_type(message) or ("caption" if caption else "empty"),
         "caption": caption,
         "text_length": len(text) if text is not None else None,
-        "reply_to_message_id": _int(reply.get("message_id")),
-        "message_thread_id": _int(message.get("message_thread_id")),
+        "reply_to_message_id": as_int(reply.get("message_id")),
+        "message_thread_id": as_int(message.get("message_thread_id")),
         "is_topic_message": message.get("is_topic_message") is True,
         "forward_origin_type": origin,
         "forward_from_user_id": fwd_user,
         "forward_from_chat_id": fwd_chat,
         "forward_date": fwd_date,
-        "media_group_id": _str(message.get("media_group_id")),
-        "via_bot_id": _int(_dict(message.get("via_bot")).get("id")),
+        "media_group_id": as_str(message.get("media_group_id")),
+        "via_bot_id": as_int(as_dict(message.get("via_bot")).get("id")),
         "hashtags": entities["hashtags"],
         "mentions": entities["mentions"],
         "urls": entities["urls"],
@@ -263,14 +263,14 @@ def service_rows(update: Update, message: dict[str, Any]) -> list[ServiceRow]:
     """Rows of ``telegram_service``: one per service message, one per member joining."""
     chat_id, message_id, date = _identity(update, message)
     event = service_event(message) or "unknown"
-    chat = _dict(message.get("chat"))
-    sender = _dict(message.get("from"))
+    chat = as_dict(message.get("chat"))
+    sender = as_dict(message.get("from"))
     value = message.get(event)
     members: list[dict[str, Any]] = []
     if event == "new_chat_members" and isinstance(value, list):
-        members = [_dict(member) for member in value]
+        members = [as_dict(member) for member in value]
     elif event == "left_chat_member":
-        members = [_dict(value)]
+        members = [as_dict(value)]
     detail = None
     if not members and value is not None and value is not True:
         detail = orjson.dumps(value).decode("utf-8")
@@ -278,10 +278,10 @@ def service_rows(update: Update, message: dict[str, Any]) -> list[ServiceRow]:
         "update_id": update.update_id,
         "message_id": message_id,
         "chat_id": chat_id,
-        "chat_type": _str(chat.get("type")),
-        "chat_title": _str(chat.get("title")),
-        "user_id": _int(sender.get("id")),
-        "user_first_name": _str(sender.get("first_name")),
+        "chat_type": as_str(chat.get("type")),
+        "chat_title": as_str(chat.get("title")),
+        "user_id": as_int(sender.get("id")),
+        "user_first_name": as_str(sender.get("first_name")),
         "date": date,
         "event": event,
         "member_user_id": None,
@@ -294,9 +294,9 @@ def service_rows(update: Update, message: dict[str, Any]) -> list[ServiceRow]:
     return [
         {
             **base,
-            "member_user_id": _int(member.get("id")),
-            "member_first_name": _str(member.get("first_name")),
-            "member_is_bot": _bool(member.get("is_bot")),
+            "member_user_id": as_int(member.get("id")),
+            "member_first_name": as_str(member.get("first_name")),
+            "member_is_bot": as_bool(member.get("is_bot")),
         }
         for member in members
     ]

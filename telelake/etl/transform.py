@@ -23,6 +23,9 @@ import pyarrow as pa
 from telelake.etl import schema
 from telelake.etl.messages import (
     ServiceRow,
+    as_dict,
+    as_int,
+    as_str,
     is_service,
     message_row,
     service_rows,
@@ -48,27 +51,15 @@ class Tables:
     duplicates: int = 0
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _reaction(value: Any) -> str | None:
     """A ReactionType as one string: the emoji, ``custom:<id>`` or ``paid``."""
-    reaction = _dict(value)
+    reaction = as_dict(value)
     kind = reaction.get("type")
     if kind == "emoji":
-        return _str(reaction.get("emoji"))
+        return as_str(reaction.get("emoji"))
     if kind == "custom_emoji":
         return f"custom:{reaction.get('custom_emoji_id')}"
-    return _str(kind)
+    return as_str(kind)
 
 
 def _reactions(values: Any) -> list[str]:
@@ -78,30 +69,30 @@ def _reactions(values: Any) -> list[str]:
 
 
 def _chat_id_or_raise(payload: dict[str, Any]) -> int:
-    chat_id = _int(_dict(payload.get("chat")).get("id"))
+    chat_id = as_int(as_dict(payload.get("chat")).get("id"))
     if chat_id is None:
         raise ValueError("no integer chat.id")
     return chat_id
 
 
 def _member_row(update: Update, payload: dict[str, Any]) -> Row:
-    chat = _dict(payload.get("chat"))
-    old, new = _dict(payload.get("old_chat_member")), _dict(payload.get("new_chat_member"))
-    user = _dict(new.get("user")) or _dict(old.get("user"))
+    chat = as_dict(payload.get("chat"))
+    old, new = as_dict(payload.get("old_chat_member")), as_dict(payload.get("new_chat_member"))
+    user = as_dict(new.get("user")) or as_dict(old.get("user"))
     return {
         "update_id": update.update_id,
         "update_kind": update.kind,
         "chat_id": _chat_id_or_raise(payload),
-        "chat_type": _str(chat.get("type")),
-        "chat_title": _str(chat.get("title")),
-        "actor_user_id": _int(_dict(payload.get("from")).get("id")),
-        "user_id": _int(user.get("id")),
-        "user_first_name": _str(user.get("first_name")),
+        "chat_type": as_str(chat.get("type")),
+        "chat_title": as_str(chat.get("title")),
+        "actor_user_id": as_int(as_dict(payload.get("from")).get("id")),
+        "user_id": as_int(user.get("id")),
+        "user_first_name": as_str(user.get("first_name")),
         "user_is_bot": user.get("is_bot") if isinstance(user.get("is_bot"), bool) else None,
-        "old_status": _str(old.get("status")),
-        "new_status": _str(new.get("status")),
-        "date": _int(payload.get("date")),
-        "invite_link_name": _str(_dict(payload.get("invite_link")).get("name")),
+        "old_status": as_str(old.get("status")),
+        "new_status": as_str(new.get("status")),
+        "date": as_int(payload.get("date")),
+        "invite_link_name": as_str(as_dict(payload.get("invite_link")).get("name")),
         "via_join_request": payload.get("via_join_request") is True,
     }
 
@@ -110,10 +101,10 @@ def _reaction_row(update: Update, payload: dict[str, Any]) -> Row:
     return {
         "update_id": update.update_id,
         "chat_id": _chat_id_or_raise(payload),
-        "message_id": _int(payload.get("message_id")),
-        "user_id": _int(_dict(payload.get("user")).get("id")),
-        "actor_chat_id": _int(_dict(payload.get("actor_chat")).get("id")),
-        "date": _int(payload.get("date")),
+        "message_id": as_int(payload.get("message_id")),
+        "user_id": as_int(as_dict(payload.get("user")).get("id")),
+        "actor_chat_id": as_int(as_dict(payload.get("actor_chat")).get("id")),
+        "date": as_int(payload.get("date")),
         "old_reactions": _reactions(payload.get("old_reaction")),
         "new_reactions": _reactions(payload.get("new_reaction")),
     }
@@ -123,15 +114,15 @@ def _reaction_count_rows(update: Update, payload: dict[str, Any]) -> list[Row]:
     chat_id = _chat_id_or_raise(payload)
     rows = []
     for item in payload.get("reactions") or []:
-        item = _dict(item)
+        item = as_dict(item)
         rows.append(
             {
                 "update_id": update.update_id,
                 "chat_id": chat_id,
-                "message_id": _int(payload.get("message_id")),
-                "date": _int(payload.get("date")),
+                "message_id": as_int(payload.get("message_id")),
+                "date": as_int(payload.get("date")),
                 "reaction": _reaction(item.get("type")),
-                "total_count": _int(item.get("total_count")),
+                "total_count": as_int(item.get("total_count")),
             }
         )
     return rows
@@ -182,11 +173,11 @@ def collect(objects: Iterable[tuple[str, bytes]]) -> Tables:
                     if current is None or rank > current[0]:
                         latest[ident] = (rank, row)
             elif update.kind in ("chat_member", "my_chat_member"):
-                tables.members.append(_member_row(update, _dict(payload)))
+                tables.members.append(_member_row(update, as_dict(payload)))
             elif update.kind == "message_reaction":
-                tables.reactions.append(_reaction_row(update, _dict(payload)))
+                tables.reactions.append(_reaction_row(update, as_dict(payload)))
             elif update.kind == "message_reaction_count":
-                tables.reaction_counts.extend(_reaction_count_rows(update, _dict(payload)))
+                tables.reaction_counts.extend(_reaction_count_rows(update, as_dict(payload)))
         except ValueError as exc:
             reason = f"update {update.update_id} ({update.kind}): {exc}"
             tables.rejects.append({"raw_key": key, "reason": reason, "size_bytes": len(body)})

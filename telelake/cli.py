@@ -19,7 +19,7 @@ from rich.console import Console
 
 from telelake import __version__
 from telelake.config import Settings, load_settings
-from telelake.errors import TelelakeError, UsageError
+from telelake.errors import StorageError, TelelakeError, UsageError
 from telelake.redaction import install_log_redaction, redact
 
 app = typer.Typer(
@@ -119,6 +119,7 @@ def serve(
 
     from telelake.ingest.core import Ingestor
     from telelake.ingest.webhook import create_app
+    from telelake.lake.manifest import ensure_zone
     from telelake.lake.storage import open_store
 
     settings = _settings(
@@ -132,6 +133,11 @@ def serve(
             "set TELELAKE_WEBHOOK_SECRET or --secret"
         )
     store = open_store(settings.raw_url)
+    try:
+        ensure_zone(store, settings.timezone)
+    except StorageError as exc:
+        # Start anyway: requests get 503 (Telegram retries) until storage is back.
+        log.error("raw layer not writable yet, answering 503 until it is: %s", exc)
     webhook = create_app(Ingestor(settings, store), path=path)
     log.info("raw layer %s; listening on http://%s:%s%s", settings.raw_url, host, port, path)
     uvicorn.run(
@@ -210,10 +216,12 @@ def etl(
     from telelake.console import etl_with_progress, print_etl_summary
     from telelake.etl.runner import plan
     from telelake.lake.layout import parse_date
+    from telelake.lake.manifest import check_zone
     from telelake.lake.storage import open_store
 
     settings = _settings(config, lake=lake, raw=raw, enriched=enriched, timezone=timezone)
     raw_store, enriched_store = open_store(settings.raw_url), open_store(settings.enriched_url)
+    check_zone(raw_store, settings.timezone)
     days = plan(
         raw_store,
         enriched_store,

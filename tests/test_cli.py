@@ -139,3 +139,31 @@ def test_the_token_never_reaches_the_terminal_at_debug_level(tmp_path: Path) -> 
         assert "<redacted>" in result.stderr, result.stderr
         secret_part = TOKEN.split(":", 1)[1]
         assert secret_part not in result.stderr + result.stdout
+
+
+def test_a_lake_keeps_the_time_zone_it_was_partitioned_in(tmp_path: Path) -> None:
+    from telelake.lake.manifest import ensure_zone
+    from telelake.lake.storage import LocalStore
+
+    lake = tmp_path / "lake"
+    ensure_zone(LocalStore(lake / "raw"), "America/Sao_Paulo")
+    result = telelake("etl", "--lake", str(lake), "--timezone", "Europe/Berlin")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: the lake at {lake / 'raw'} is partitioned in time zone America/Sao_Paulo, "
+        "not Europe/Berlin: pass --timezone America/Sao_Paulo "
+        "(or set TELELAKE_TIMEZONE=America/Sao_Paulo)"
+    ]
+    ok = telelake("etl", "--lake", str(lake), "--timezone", "America/Sao_Paulo")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_serve_refuses_to_mix_time_zones_in_one_lake(tmp_path: Path) -> None:
+    from telelake.lake.manifest import ensure_zone
+    from telelake.lake.storage import LocalStore
+
+    lake = tmp_path / "lake"
+    ensure_zone(LocalStore(lake / "raw"), "UTC")
+    result = telelake("serve", "--lake", str(lake), "--timezone", "Asia/Tokyo", "--port", "1")
+    assert result.returncode == 1
+    assert "partitioned in time zone UTC, not Asia/Tokyo" in result.stderr.splitlines()[-1]

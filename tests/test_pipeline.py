@@ -72,8 +72,9 @@ def test_redelivered_three_times_over_http_counts_once(
     for _ in range(3):
         for body in updates:
             assert server.post(body).status_code == 200
-    telelake("etl", "--lake", str(lake))
-    telelake("etl", "--lake", str(lake), "--all")
+    zone = ("--timezone", "America/Sao_Paulo")
+    telelake("etl", "--lake", str(lake), *zone)
+    telelake("etl", "--lake", str(lake), "--all", *zone)
     [row] = query_json(lake, "SELECT count(*) AS n, count(DISTINCT message_id) AS d FROM telegram")
     assert row == {"n": 40, "d": 40}
     per_day = query_json(

@@ -230,3 +230,18 @@ def test_corrupt_raw_object_is_set_aside_and_reported(lake: Lake) -> None:
     assert [r["text"] for r in lake.messages(DAY1)] == ["fine"]
     rejects = pq.read_table(Path(lake.enriched.url) / table_key(schema.REJECTS, DAY1))
     assert rejects.column("raw_key").to_pylist() == ["telegram/context_date=2025-11-20/999.json"]
+
+
+def test_parallel_run_builds_the_same_partitions_as_a_sequential_one(tmp_path: Path) -> None:
+    days = [date(2025, 11, d) for d in range(1, 7)]
+    lakes = [Lake(tmp_path / name) for name in ("sequential", "parallel")]
+    for lake in lakes:
+        lake.send(*[body(100 * d.day + i, i, d, f"day {d} #{i}") for d in days for i in range(5)])
+    sequential = run(lakes[0].raw, lakes[0].enriched, days, UTC, workers=1)
+    parallel = run(lakes[1].raw, lakes[1].enriched, days, UTC, workers=2)
+    assert [p.day for p in parallel.partitions] == days
+    assert parallel.total(schema.MESSAGES) == sequential.total(schema.MESSAGES) == 30
+    assert {k: v[2] for k, v in lakes[0].files().items()} == {
+        k: v[2] for k, v in lakes[1].files().items()
+    }
+    assert dirty_dates(lakes[1].raw) == []

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Literal
 
 import orjson
@@ -115,6 +116,10 @@ class Ingestor:
 
         when = self.clock() if received_at is None else received_at
         day = context_date(update.event_time, self.zone, when)
+        if update.event_time is None:
+            earlier = self._stored_the_day_before(update, day, body)
+            if earlier is not None:
+                return earlier
         key = raw_key(update.update_id, day)
         outcome: Outcome = "stored"
         if not self.store.create(key, body):
@@ -139,3 +144,17 @@ class Ingestor:
             # Removed between our create and this read (an erasure running at
             # the same time): the caller stores the body again under its own name.
             return None
+
+    def _stored_the_day_before(self, update: Update, day: date, body: bytes) -> Receipt | None:
+        """A re-delivery of a dateless update that first arrived the day before.
+
+        Such updates (callback queries, poll answers, ...) are filed under the
+        day they arrive, and Telegram re-delivers for up to 24 hours: without
+        this look-back a retry just after midnight would be stored twice.
+        """
+        previous = day - timedelta(days=1)
+        key = raw_key(update.update_id, previous)
+        if not self.store.exists(key) or self._stored_bytes(key) != body:
+            return None
+        mark_dirty(self.store, previous)
+        return Receipt(update.update_id, update.kind, "duplicate", key)

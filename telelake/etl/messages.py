@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 
 import orjson
 
-from telelake.telegram.update import Update
+from telelake.telegram.update import Update, as_bool, as_dict, as_int, as_str
 
 # Order matters: the first present field names the content type (an
 # animation also carries a document; a photo with a caption is a photo).
@@ -81,22 +81,6 @@ class ServiceRow(TypedDict):
     member_first_name: str | None
     member_is_bot: bool | None
     detail: str | None
-
-
-def as_int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def as_str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def as_bool(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def content_type(message: dict[str, Any]) -> str | None:

@@ -14,7 +14,7 @@ import io
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date
@@ -162,30 +162,34 @@ def run(
     progress: Callable[[PartitionResult], None] | None = None,
     workers: int | None = None,
 ) -> EtlSummary:
-    """Build ``days``; each build is independent and atomic, so they may run in parallel.
+    """Build ``days``; each build is independent and atomic, so they may run in parallel."""
+    summary = EtlSummary()
+    for result in _built(raw, enriched, days, zone, workers):
+        summary.partitions.append(result)
+        if progress is not None:
+            progress(result)
+    summary.partitions.sort(key=lambda p: p.day)
+    return summary
+
+
+def _built(
+    raw: Store, enriched: Store, days: list[date], zone: ZoneInfo, workers: int | None
+) -> Iterator[PartitionResult]:
+    """Results of building ``days``, in the order they finish.
 
     Building is CPU-bound Python (JSON parsing, row building), so a run of
     many dates spreads them over processes, one per core by default; a daily
     run of one or two dates stays in this process and pays no start-up.
     """
-    summary = EtlSummary()
     count = min(workers or os.cpu_count() or 1, len(days))
     if count < 2 or len(days) < PARALLEL_MIN_DATES:
         for day in days:
-            result = build_partition(raw, enriched, day, zone)
-            summary.partitions.append(result)
-            if progress is not None:
-                progress(result)
-        return summary
+            yield build_partition(raw, enriched, day, zone)
+        return
     # spawn, not fork: the caller may hold threads (the webhook's pool, a
     # progress bar) and forking those is unsafe.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         futures = [pool.submit(build_partition, raw, enriched, day, zone) for day in days]
         for future in as_completed(futures):
-            result = future.result()
-            summary.partitions.append(result)
-            if progress is not None:
-                progress(result)
-    summary.partitions.sort(key=lambda p: p.day)
-    return summary
+            yield future.result()

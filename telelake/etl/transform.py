@@ -23,16 +23,13 @@ import pyarrow as pa
 from telelake.etl import schema
 from telelake.etl.messages import (
     ServiceRow,
-    as_dict,
-    as_int,
-    as_str,
     is_service,
     message_row,
     service_rows,
     version_rank,
 )
 from telelake.etl.timestamps import add_timestamps
-from telelake.telegram.update import MESSAGE_KINDS, Update
+from telelake.telegram.update import MESSAGE_KINDS, Update, as_bool, as_dict, as_int, as_str
 
 Row = dict[str, Any]
 
@@ -88,7 +85,7 @@ def _member_row(update: Update, payload: dict[str, Any]) -> Row:
         "actor_user_id": as_int(as_dict(payload.get("from")).get("id")),
         "user_id": as_int(user.get("id")),
         "user_first_name": as_str(user.get("first_name")),
-        "user_is_bot": user.get("is_bot") if isinstance(user.get("is_bot"), bool) else None,
+        "user_is_bot": as_bool(user.get("is_bot")),
         "old_status": as_str(old.get("status")),
         "new_status": as_str(new.get("status")),
         "date": as_int(payload.get("date")),

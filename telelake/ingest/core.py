@@ -154,7 +154,7 @@ class Ingestor:
         """
         previous = day - timedelta(days=1)
         key = raw_key(update.update_id, previous)
-        if not self.store.exists(key) or self._stored_bytes(key) != body:
+        if self._stored_bytes(key) != body:
             return None
         mark_dirty(self.store, previous)
         return Receipt(update.update_id, update.kind, "duplicate", key)

@@ -39,12 +39,16 @@ def ensure_zone(raw: Store, zone: str) -> None:
         body = orjson.dumps({"timezone": zone, "created_by": f"telelake {__version__}"})
         if raw.create(MANIFEST_KEY, body):
             return
-    check_zone(raw, zone)
+        existing = recorded_zone(raw)  # another writer recorded it first
+    _refuse_other(raw, existing, zone)
 
 
 def check_zone(raw: Store, zone: str) -> None:
     """Refuse to build a lake partitioned in another zone (writes nothing)."""
-    existing = recorded_zone(raw)
+    _refuse_other(raw, recorded_zone(raw), zone)
+
+
+def _refuse_other(raw: Store, existing: str | None, zone: str) -> None:
     if existing is not None and existing != zone:
         raise ConfigError(
             f"the lake at {raw.url} is partitioned in time zone {existing}, not {zone}: "

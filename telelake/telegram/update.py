@@ -21,10 +21,24 @@ MESSAGE_KINDS = frozenset({"message", "edited_message", "channel_post", "edited_
 _NESTED_MESSAGE_KEYS = ("message",)
 
 
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return None
+# Readers of one JSON field that answer None (or {}) for a missing or
+# mistyped value, so a field Telegram changes never raises deep in the ETL.
+
+
+def as_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def as_bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +60,7 @@ class Update:
         """
         if not isinstance(data, dict):
             raise ValueError("an update must be a JSON object")
-        update_id = _as_int(data.get("update_id"))
+        update_id = as_int(data.get("update_id"))
         if update_id is None:
             raise ValueError("an update needs an integer update_id")
         kind = next((key for key in data if key != "update_id"), "unknown")
@@ -63,14 +77,14 @@ class Update:
         if not isinstance(payload, dict):
             return None
         chat = payload.get("chat")
-        if isinstance(chat, dict) and _as_int(chat.get("id")) is not None:
-            return _as_int(chat.get("id"))
+        if isinstance(chat, dict) and as_int(chat.get("id")) is not None:
+            return as_int(chat.get("id"))
         for key in _NESTED_MESSAGE_KEYS:
             nested = payload.get(key)
             if isinstance(nested, dict):
                 chat = nested.get("chat")
-                if isinstance(chat, dict) and _as_int(chat.get("id")) is not None:
-                    return _as_int(chat.get("id"))
+                if isinstance(chat, dict) and as_int(chat.get("id")) is not None:
+                    return as_int(chat.get("id"))
         return None
 
     @property
@@ -80,7 +94,7 @@ class Update:
         if isinstance(payload, dict):
             sender = payload.get("from") or payload.get("user")
             if isinstance(sender, dict):
-                return _as_int(sender.get("id"))
+                return as_int(sender.get("id"))
         return None
 
     @property
@@ -94,7 +108,7 @@ class Update:
         payload = self.payload
         if not isinstance(payload, dict):
             return None
-        date = _as_int(payload.get("date"))
+        date = as_int(payload.get("date"))
         if date is None or date <= 0:
             return None
         return date

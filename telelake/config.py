@@ -33,7 +33,15 @@ ENV_VARS: dict[str, str] = {
     "token": "TELEGRAM_BOT_TOKEN",
     "api_url": "TELEGRAM_API_URL",
     "max_body": "TELELAKE_MAX_BODY",
+    "etl_at": "TELELAKE_ETL_AT",
+    "pseudonymize": "TELELAKE_PSEUDONYMIZE",
+    "pseudonym_key": "TELELAKE_PSEUDONYM_KEY",
+    "pseudonym_key_file": "TELELAKE_PSEUDONYM_KEY_FILE",
+    "report_password": "TELELAKE_REPORT_PASSWORD",
 }
+BOOL_SETTINGS = frozenset({"pseudonymize"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,14 @@ class Settings:
     token: str | None = None
     api_url: str = DEFAULT_API_URL
     max_body: int = DEFAULT_MAX_BODY
+    # local time (HH:MM, in ``timezone``) of the daily ETL of ``telelake run``
+    etl_at: str = "00:30"
+    # enriched layer carries keyed pseudonyms instead of user ids and names
+    pseudonymize: bool = False
+    pseudonym_key: str | None = None
+    pseudonym_key_file: str | None = None
+    # password of the ``/report`` page served by ``serve``/``run``
+    report_password: str | None = None
 
     @property
     def raw_url(self) -> str:
@@ -97,7 +113,20 @@ def _parse_chat_ids(value: Any, source: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+def _parse_bool(name: str, value: Any, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name} from {source} must be true or false, got {value!r}")
+
+
 def _coerce(name: str, value: Any, source: str) -> Any:
+    if name in BOOL_SETTINGS:
+        return _parse_bool(name, value, source)
     if name == "chat_ids":
         return _parse_chat_ids(value, source)
     if name == "max_body":
@@ -175,4 +204,6 @@ def load_settings(
         ) from None
     register_secret(settings.secret)
     register_secret(settings.token)
+    register_secret(settings.pseudonym_key)
+    register_secret(settings.report_password)
     return settings

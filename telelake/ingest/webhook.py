@@ -10,13 +10,14 @@ requests can be durable at once. 2xx only after the core returns.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from telelake.errors import BadUpdateError, BodyTooLargeError, StorageError
 from telelake.ingest.core import Ingestor, secret_matches
@@ -48,8 +49,14 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"ok": False, "error": message}, status_code=status)
 
 
-def create_app(ingestor: Ingestor, path: str = "/webhook") -> Starlette:
-    """The ASGI app: ``POST {path}`` takes updates, ``GET /healthz`` says it is up."""
+def create_app(
+    ingestor: Ingestor, path: str = "/webhook", extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The ASGI app: ``POST {path}`` takes updates, ``GET /healthz`` says it is up.
+
+    ``extra_routes`` lets an adapter add pages (the ``/report`` page) to the
+    same server without the ingest path knowing about them.
+    """
     secret = ingestor.settings.secret
     counters: dict[str, int] = {"stored": 0, "duplicate": 0, "conflict": 0, "filtered": 0}
 
@@ -80,5 +87,6 @@ def create_app(ingestor: Ingestor, path: str = "/webhook") -> Starlette:
         routes=[
             Route(path, webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *extra_routes,
         ]
     )

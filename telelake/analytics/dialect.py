@@ -5,9 +5,13 @@ sqlglot translates the syntax (``date_format`` patterns, ``from_unixtime``,
 different values from the same SQL (DESIGN §6). Those are fixed here, after
 parsing and before generating, by the transforms listed in :data:`FIXES`
 (one function each; its docstring says what Trino does and what DuckDB would
-do instead). The settings both engines must share for a query's result to
-be the same (time zone, NULL ordering) are in :data:`SESSION_SETTINGS`; the
-engine applies them to every session.
+do instead): the generic ones here, the function library's (``substr``,
+``date_diff``, ``format_datetime``, regexps, arrays, ...) in
+:mod:`telelake.analytics.trino_functions`. :func:`translate` is the same
+pipeline for another target; :mod:`telelake.analytics.spark` uses it.
+The settings both engines must share for a query's result to be the same
+(time zone, NULL ordering) are in :data:`SESSION_SETTINGS`; the engine
+applies them to every session.
 
 Fixes that need a type (a ``CAST`` of a double, ``AT TIME ZONE`` on a
 timestamp without zone) use sqlglot's type inference over the lake's
@@ -17,7 +21,7 @@ a fix is applied only where it is known to be right.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import sqlglot
 from sqlglot import ErrorLevel, exp
@@ -26,6 +30,12 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+from telelake.analytics.trino_functions import (
+    FUNCTION_FIXES,
+    NAIVE_TIMESTAMPS,
+    Fix,
+    OperandTypes,
+)
 from telelake.errors import QueryError, UsageError
 
 DUCKDB = "duckdb"
@@ -45,24 +55,8 @@ SESSION_SETTINGS: dict[str, str] = {
 Schema = Mapping[str, Mapping[str, str]]
 """Table -> column -> DuckDB type name, as ``information_schema.columns`` gives it."""
 
-_ID = "telelake_id"
-_NAIVE_TIMESTAMPS = {exp.DType.TIMESTAMP, exp.DType.TIMESTAMPNTZ, exp.DType.DATETIME}
-
-
-class _Types:
-    """Inferred types of the operands of each node, keyed by the node's tag."""
-
-    def __init__(self) -> None:
-        self.operands: dict[int, list[exp.DataType | None]] = {}
-
-    def of(self, node: exp.Expr, index: int) -> exp.DataType | None:
-        tag = node.meta.get(_ID)
-        found = self.operands.get(tag) if isinstance(tag, int) else None
-        return found[index] if found and index < len(found) else None
-
-    def is_type(self, node: exp.Expr, index: int, *dtypes: exp.DType) -> bool:
-        found = self.of(node, index)
-        return found is not None and found.this in dtypes
+_ID = OperandTypes.TAG
+_Types = OperandTypes
 
 
 # --- the fixes --------------------------------------------------------------
@@ -131,6 +125,11 @@ def fix_integer_division(node: exp.Expr, types: _Types) -> exp.Expr:
     temporal = (*exp.DataType.TEMPORAL_TYPES, exp.DType.INTERVAL)
     if isinstance(node.this, exp.Interval) or types.is_type(node, 0, *temporal):
         return node
+    # A double on either side: Trino divides as IEEE does (1e0 / 0 is Infinity),
+    # where DuckDB's // would raise on a zero divisor.
+    floats = exp.DataType.FLOAT_TYPES
+    if types.is_type(node, 0, *floats) or types.is_type(node, 1, *floats):
+        return node
     return exp.IntDiv(this=node.this, expression=node.expression)
 
 
@@ -170,7 +169,7 @@ def fix_at_time_zone_naive(node: exp.Expr, types: _Types) -> exp.Expr:
     if not isinstance(node, exp.AtTimeZone):
         return node
     operand = node.this
-    naive_cast = isinstance(operand, exp.Cast) and operand.to.this in _NAIVE_TIMESTAMPS
+    naive_cast = isinstance(operand, exp.Cast) and operand.to.this in NAIVE_TIMESTAMPS
     naive_column = isinstance(operand, exp.Column) and types.is_type(
         node, 0, exp.DType.TIMESTAMPNTZ
     )
@@ -180,14 +179,15 @@ def fix_at_time_zone_naive(node: exp.Expr, types: _Types) -> exp.Expr:
     return node
 
 
-FIXES: tuple[Callable[[exp.Expr, _Types], exp.Expr], ...] = (
+FIXES: tuple[Fix, ...] = (
     fix_extract_fields,
     fix_cast_double_to_integer,
     fix_integer_division,
     fix_from_unixtime_zone,
     fix_at_time_zone_naive,
+    *FUNCTION_FIXES,
 )
-"""Every semantic fix, applied to each node from the leaves up."""
+"""Every semantic fix (these, then the function library's), applied from the leaves up."""
 
 
 # --- translation ------------------------------------------------------------
@@ -209,6 +209,15 @@ def to_duckdb(sql: str, dialect: str, schema: Schema | None = None) -> str:
     """
     if check_dialect(dialect) == DUCKDB:
         return sql
+    return translate(sql, DUCKDB, FIXES, schema)
+
+
+def translate(sql: str, target: str, fixes: tuple[Fix, ...], schema: Schema | None = None) -> str:
+    """Athena ``sql`` parsed, fixed by ``fixes`` (leaves first), generated for ``target``.
+
+    The engine-neutral part of :func:`to_duckdb`, shared with the Spark
+    translation (:mod:`telelake.analytics.spark`), which has fixes of its own.
+    """
     try:
         statements = [s for s in sqlglot.parse(sql, read=ATHENA) if s is not None]
     except (ParseError, TokenError) as exc:
@@ -217,11 +226,11 @@ def to_duckdb(sql: str, dialect: str, schema: Schema | None = None) -> str:
         raise QueryError("no SQL statement given")
     out = []
     for statement in statements:
-        fixed = _apply_fixes(statement, _infer_types(statement, schema))
+        fixed = _apply_fixes(statement, _infer_types(statement, schema), fixes)
         try:
-            out.append(fixed.sql(dialect=DUCKDB, unsupported_level=ErrorLevel.RAISE))
+            out.append(fixed.sql(dialect=target, unsupported_level=ErrorLevel.RAISE))
         except UnsupportedError as exc:
-            raise QueryError(f"cannot run this Athena SQL on DuckDB: {_first_line(exc)}") from exc
+            raise QueryError(f"cannot run this Athena SQL on {target}: {_first_line(exc)}") from exc
     return ";\n".join(out)
 
 
@@ -248,20 +257,24 @@ def _infer_types(statement: exp.Expr, schema: Schema | None) -> _Types:
         return types
     for node in copy.walk():
         tag = node.meta.get(_ID)
-        if isinstance(tag, int) and isinstance(node, (exp.Cast, exp.Div, exp.AtTimeZone)):
+        if not isinstance(tag, int):
+            continue
+        if isinstance(node, exp.Anonymous):
+            operands = list(node.expressions)
+        else:
             operands = [node.this, node.args.get("expression")]
-            types.operands[tag] = [o.type if isinstance(o, exp.Expr) else None for o in operands]
+        types.operands[tag] = [o.type if isinstance(o, exp.Expr) else None for o in operands]
     return types
 
 
-def _apply_fixes(statement: exp.Expr, types: _Types) -> exp.Expr:
+def _apply_fixes(statement: exp.Expr, types: _Types, fixes: tuple[Fix, ...]) -> exp.Expr:
     root = statement
     # Leaves first: a fix may replace a node, and its children must already be final.
     for node in reversed(list(statement.walk(bfs=False))):
         # Where the node hangs, taken first: a fix may adopt it into a new parent.
         parent, arg_key, index = node.parent, node.arg_key, node.index
         current = node
-        for fix in FIXES:
+        for fix in fixes:
             current = fix(current, types)
         if current is node:
             continue

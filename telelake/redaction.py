@@ -35,25 +35,51 @@ def redact(text: str) -> str:
     return text
 
 
+def _scrub(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:
+        return  # a bad format string: the handler reports it, as logging does
+    cleaned = redact(message)
+    if cleaned != message or record.args:
+        record.msg = cleaned
+        record.args = None
+    if record.exc_info and record.exc_info[1] is not None:
+        # Format the traceback now, redacted, so handlers print that text.
+        formatter = logging.Formatter()
+        record.exc_text = redact(formatter.formatException(record.exc_info))
+        record.exc_info = None
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites each record's final message with :func:`redact`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message or record.args:
-            record.msg = cleaned
-            record.args = None
-        if record.exc_info and record.exc_info[1] is not None:
-            # Format the traceback now, redacted, so handlers print that text.
-            formatter = logging.Formatter()
-            record.exc_text = redact(formatter.formatException(record.exc_info))
-            record.exc_info = None
+        _scrub(record)
         return True
 
 
+_factory_installed = False
+
+
 def install_log_redaction() -> None:
-    """Attach the redacting filter to every handler of the root logger."""
+    """Redact every log record as it is created, and at every root handler.
+
+    The record factory covers handlers added later (by a library, or by a
+    user's logging config) and loggers that do not propagate to the root; the
+    handler filter covers records built by code that bypasses the factory.
+    """
+    global _factory_installed
+    if not _factory_installed:
+        base = logging.getLogRecordFactory()
+
+        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = base(*args, **kwargs)
+            _scrub(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _factory_installed = True
     root = logging.getLogger()
     for handler in root.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):

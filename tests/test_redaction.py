@@ -168,3 +168,23 @@ def test_install_log_redaction_covers_third_party_loggers() -> None:
     assert "HTTP Request: POST https://api.telegram.org/bot" in output
     assert "OSError" in output
     assert SECRET_PART not in output
+
+
+def test_a_handler_added_after_installation_is_covered_too() -> None:
+    install_log_redaction()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("late.library")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    try:
+        logger.debug("GET https://api.telegram.org/bot%s/getMe", TOKEN_FOR_LATE_HANDLER)
+        logger.warning("bad format %d", "not a number")  # must not raise at the call
+    finally:
+        logger.removeHandler(handler)
+    assert TOKEN_FOR_LATE_HANDLER.split(":")[1] not in stream.getvalue()
+    assert "123456789:<redacted>" in stream.getvalue()
+
+
+TOKEN_FOR_LATE_HANDLER = "123456789:" + "AAF" + "x" * 32

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,9 +23,9 @@ import orjson
 from telelake.config import Settings
 from telelake.errors import BadUpdateError, BodyTooLargeError
 from telelake.lake.changes import mark_dirty
-from telelake.lake.layout import context_date, raw_conflict_key, raw_key
+from telelake.lake.layout import STATE_PREFIX, context_date, raw_conflict_key, raw_key
 from telelake.lake.storage import Store
-from telelake.telegram.update import Update
+from telelake.telegram.update import Update, as_dict, as_int
 
 log = logging.getLogger("telelake.ingest")
 
@@ -33,6 +34,10 @@ log = logging.getLogger("telelake.ingest")
 MAX_DEPTH = 64
 
 Outcome = Literal["stored", "duplicate", "conflict", "filtered"]
+
+# Group -> supergroup migrations seen under a chat filter, so a restart still
+# keeps the new chat id (see ChatFilter).
+CHATS_KEY = f"{STATE_PREFIX}/chats.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,101 @@ def _too_deep(data: object, limit: int) -> bool:
     return False
 
 
+class ChatFilter:
+    """The ``--chat-id`` filter, following groups that were upgraded to supergroups.
+
+    When a group becomes a supergroup it gets a new chat id: the old group
+    receives a service message with ``migrate_to_chat_id`` and the new one
+    starts with ``migrate_from_chat_id``. Either one, from or to a kept chat,
+    makes the other id kept too. The learned pairs are stored in the raw
+    layer (``_telelake/chats.json``) *before* the update that taught them is
+    stored, so a restart (or another ingest process reading the file at
+    start) keeps collecting the supergroup.
+    """
+
+    def __init__(self, allowed: frozenset[int], store: Store) -> None:
+        self.allowed = allowed
+        self.store = store
+        self._lock = threading.Lock()
+        # new chat id -> old chat id, for every migration seen; read on first
+        # use, so an unreadable lake fails an update (5xx, retried), not start-up
+        self._migrations: dict[int, int] | None = None
+        self._kept = allowed
+
+    def _load(self) -> dict[int, int]:
+        try:
+            data = orjson.loads(self.store.read(CHATS_KEY))
+        except FileNotFoundError:
+            return {}
+        except orjson.JSONDecodeError:
+            log.warning("%s is not valid JSON; starting with no learned chat ids", CHATS_KEY)
+            return {}
+        pairs = as_dict(data).get("migrations")
+        out: dict[int, int] = {}
+        for pair in pairs if isinstance(pairs, list) else []:
+            old, new = as_int(as_dict(pair).get("from")), as_int(as_dict(pair).get("to"))
+            if old is not None and new is not None:
+                out[new] = old
+        return out
+
+    def _closure(self, migrations: dict[int, int]) -> frozenset[int]:
+        """Allowed ids plus every id migrated (transitively) to or from one of them."""
+        kept = set(self.allowed)
+        changed = True
+        while changed:
+            changed = False
+            for new, old in migrations.items():
+                if (old in kept) != (new in kept):
+                    kept |= {old, new}
+                    changed = True
+        return frozenset(kept)
+
+    def keeps(self, update: Update) -> bool:
+        if not self.allowed:
+            return True
+        chat_id = update.chat_id
+        if chat_id is None:
+            return False
+        if self._migrations is None:
+            with self._lock:
+                if self._migrations is None:
+                    loaded = self._load()
+                    self._kept = self._closure(loaded)
+                    self._migrations = loaded
+        migration = _migration(update, chat_id)
+        if migration is not None and migration[1] not in self._migrations:
+            self._learn(*migration)
+        return chat_id in self._kept
+
+    def _learn(self, old: int, new: int) -> None:
+        with self._lock:
+            known = self._migrations or {}
+            if new in known:
+                return
+            migrations = {**known, new: old}
+            body = orjson.dumps(
+                {"migrations": [{"from": o, "to": n} for n, o in sorted(migrations.items())]}
+            )
+            # Durable before the update is stored: on StorageError the update
+            # is not acknowledged, and its retry learns again.
+            self.store.replace(CHATS_KEY, body)
+            self._kept = self._closure(migrations)
+            self._migrations = migrations
+        log.info("chat %s was upgraded to supergroup %s; following it", old, new)
+
+
+def _migration(update: Update, chat_id: int) -> tuple[int, int] | None:
+    """``(old, new)`` chat ids when the update announces a group -> supergroup move."""
+    payload = as_dict(update.payload)
+    to_id = as_int(payload.get("migrate_to_chat_id"))
+    if to_id is not None and to_id != chat_id:
+        return chat_id, to_id
+    from_id = as_int(payload.get("migrate_from_chat_id"))
+    if from_id is not None and from_id != chat_id:
+        return from_id, chat_id
+    return None
+
+
 class Ingestor:
     """Verifies, filters and stores updates in the raw layer of one lake."""
 
@@ -94,14 +194,11 @@ class Ingestor:
         self.store = store
         self.clock = clock
         self.zone = settings.zone
+        self.chats = ChatFilter(settings.chat_ids, store)
 
     def keeps(self, update: Update) -> bool:
         """Whether the chat filter keeps this update (no filter keeps everything)."""
-        allowed = self.settings.chat_ids
-        if not allowed:
-            return True
-        chat_id = update.chat_id
-        return chat_id is not None and chat_id in allowed
+        return self.chats.keeps(update)
 
     def accept(self, body: bytes, received_at: float | None = None) -> Receipt:
         """Store ``body`` durably, exactly as received, and say what happened.

@@ -11,14 +11,25 @@ reachable as ``chatbot`` and ``messages`` (the names older queries use).
 A session runs in UTC (and the other :data:`dialect.SESSION_SETTINGS`), so
 results never depend on the machine's time zone. One engine is one DuckDB
 connection: use it from one thread at a time.
+
+An ``s3://`` layer is read without DuckDB's httpfs extension (it would have
+to be downloaded, and telelake works offline): each table's files are listed
+once when the engine opens, and pyarrow's S3 filesystem serves them to
+DuckDB as an Arrow dataset, which DuckDB scans with column projection and
+filter pushdown (a ``context_date`` filter skips other partitions' files).
+Endpoint, region and credentials come from the same AWS settings as the
+rest of telelake (``AWS_ENDPOINT_URL``, the standard credential chain).
 """
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -30,6 +41,7 @@ from telelake.etl import schema
 ALIASES: dict[str, str] = {"chatbot": schema.MESSAGES, "messages": schema.MESSAGES}
 PARTITION_COLUMN = "context_date"
 _PARTITION_GLOB = f"{PARTITION_COLUMN}=*/*.parquet"
+_PARTITION_FILE = re.compile(rf"^{PARTITION_COLUMN}=[^/]+/[^/]+\.parquet$")
 
 
 @dataclass(frozen=True)
@@ -45,20 +57,98 @@ def table_glob(enriched_url: str, table: str) -> str | None:
 
     The one place that knows how a layer URL maps to a DuckDB path. Only
     partition folders are read (``context_date=*``), so bookkeeping folders
-    and temporary files next to them are never mistaken for data.
+    and temporary files next to them are never mistaken for data. For an
+    ``s3://`` layer the glob names the objects :func:`s3_table_files` lists
+    (DuckDB cannot open it itself: :class:`Engine` reads them through Arrow).
     """
     if "://" in enriched_url:
         scheme, _, rest = enriched_url.partition("://")
+        if scheme == "s3":
+            if not s3_table_files(enriched_url, table):
+                return None
+            return f"{enriched_url.rstrip('/')}/{table}/{_PARTITION_GLOB}"
         if scheme != "file":
             raise ConfigError(
-                f"{enriched_url}: querying {scheme}:// lakes is not supported yet; "
-                "use a local folder"
+                f"{enriched_url}: querying {scheme}:// lakes is not supported; "
+                "use a local folder or s3://bucket/prefix"
             )
         enriched_url = rest
     folder = Path(enriched_url).expanduser().resolve() / table
     if next(folder.glob(_PARTITION_GLOB), None) is None:
         return None
     return f"{folder}/{_PARTITION_GLOB}"
+
+
+def s3_table_files(enriched_url: str, table: str, store: Any = None) -> list[str]:
+    """``bucket/key`` of every Parquet file of ``table`` in an ``s3://`` layer, sorted.
+
+    ``store`` (an :class:`~telelake.lake.s3.S3Store` of ``enriched_url``) saves
+    building a client per table.
+    """
+    from telelake.lake.s3 import S3Store
+
+    if store is None:
+        store = S3Store.from_url(enriched_url)
+    base = f"{store.bucket}/{store.prefix}/" if store.prefix else f"{store.bucket}/"
+    found: list[str] = []
+    for key in store.list(table):
+        inner = key[len(table) + 1 :]
+        if _PARTITION_FILE.match(inner):
+            found.append(f"{base}{key}")
+    return found
+
+
+def s3_filesystem() -> Any:
+    """pyarrow's S3 filesystem set up from the AWS settings boto3 resolves.
+
+    boto3 resolves the credential chain (profiles, SSO, roles, environment)
+    and region; pyarrow gets them explicitly, so both read the same account,
+    and it never probes the EC2 metadata service for a region.
+    """
+    import boto3
+    from pyarrow import fs
+
+    session = boto3.session.Session()
+    credentials = session.get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    options: dict[str, Any] = {"region": session.region_name or "us-east-1"}
+    if frozen is not None:
+        options.update(
+            access_key=frozen.access_key,
+            secret_key=frozen.secret_key,
+            session_token=frozen.token,
+        )
+    else:
+        options["anonymous"] = True
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        options.update(scheme=parts.scheme or "https", endpoint_override=parts.netloc + parts.path)
+    return fs.S3FileSystem(**options)
+
+
+def _s3_dataset(files: list[str], base: str, arrow_schema: pa.Schema, filesystem: Any) -> Any:
+    import pyarrow.dataset as ds
+
+    # Timestamps as microseconds: DuckDB then types them TIMESTAMP, as it
+    # does reading the same files locally (Arrow milliseconds would be TIMESTAMP_MS).
+    fields = [
+        field.with_type(pa.timestamp("us", field.type.tz))
+        if pa.types.is_timestamp(field.type)
+        else field
+        for field in arrow_schema
+    ]
+    full = pa.schema([*fields, pa.field(PARTITION_COLUMN, pa.date32())])
+    return ds.dataset(
+        files,
+        schema=full,
+        format="parquet",
+        filesystem=filesystem,
+        partitioning=ds.partitioning(
+            pa.schema([pa.field(PARTITION_COLUMN, pa.date32())]), flavor="hive"
+        ),
+        partition_base_dir=base,
+    )
 
 
 def duckdb_type(arrow_type: pa.DataType) -> str:
@@ -129,6 +219,8 @@ class Engine:
     def __init__(self, enriched_url: str, *, union_by_name: bool = True) -> None:
         self.enriched_url = enriched_url
         self._schema: dict[str, dict[str, str]] | None = None
+        self._s3: Any = None
+        self._s3_store: Any = None
         # telelake works offline: DuckDB must never download an extension on
         # its own (it would try when a query names an https:// or s3:// URL).
         self._con = duckdb.connect(
@@ -141,7 +233,9 @@ class Engine:
             for name, value in SESSION_SETTINGS.items():
                 self._con.execute(f"SET {name} = {_quote_string(value)}")
             for table, arrow_schema in schema.TABLES.items():
-                glob = table_glob(enriched_url, table)
+                if enriched_url.startswith("s3://") and self._register_s3(table, arrow_schema):
+                    continue
+                glob = None if enriched_url.startswith("s3://") else table_glob(enriched_url, table)
                 body = _files_view(glob, union_by_name) if glob else _empty_view(arrow_schema)
                 self._con.execute(f"CREATE VIEW {_quote_identifier(table)} AS {body}")
             for alias, table in ALIASES.items():
@@ -154,9 +248,32 @@ class Engine:
             raise StorageError(
                 f"cannot read the enriched layer at {enriched_url}: {_first_line(exc)}"
             ) from exc
+        except OSError as exc:
+            # pyarrow's S3 errors (unreachable endpoint, access denied)
+            self._con.close()
+            raise StorageError(
+                f"cannot read the enriched layer at {enriched_url}: {_first_line(exc)}"
+            ) from exc
         except BaseException:
             self._con.close()
             raise
+
+    def _register_s3(self, table: str, arrow_schema: pa.Schema) -> bool:
+        """Make ``table`` of an S3 layer an Arrow dataset view; ``False`` if it has no files."""
+        from telelake.lake.s3 import S3Store
+
+        if self._s3_store is None:
+            self._s3_store = S3Store.from_url(self.enriched_url)
+        files = s3_table_files(self.enriched_url, table, self._s3_store)
+        if not files:
+            return False
+        if self._s3 is None:
+            self._s3 = s3_filesystem()
+        # Every file is read with the table's current schema: a column that
+        # an older partition lacks reads as NULL (what union_by_name does locally).
+        base = files[0][: -len(files[0].split(f"/{table}/")[-1])]
+        self._con.register(table, _s3_dataset(files, base, arrow_schema, self._s3))
+        return True
 
     def query(self, sql: str, dialect: str = DUCKDB) -> Result:
         """Run ``sql`` written in ``dialect``; DuckDB's complaints become :class:`QueryError`."""

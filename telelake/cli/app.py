@@ -94,7 +94,7 @@ def _root(
         stream=sys.stderr,
     )
     if not debug:
-        for noisy in ("httpx", "httpcore"):
+        for noisy in ("httpx", "httpcore", "botocore", "boto3", "urllib3", "s3transfer"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     install_log_redaction()
 

@@ -85,8 +85,8 @@ def test_table_glob_maps_urls_to_paths(sample_lake, tmp_path: Path) -> None:
     assert table_glob(str(root), "telegram") == expected
     assert table_glob(f"file://{root}", "telegram") == expected
     assert table_glob(str(root), "telegram_members") is None
-    with pytest.raises(ConfigError, match="s3://"):
-        table_glob("s3://bucket/enriched", "telegram")
+    with pytest.raises(ConfigError, match="gs://"):
+        table_glob("gs://bucket/enriched", "telegram")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,114 @@
+"""Lambda event shapes in and out: pure functions, no AWS calls.
+
+API Gateway HTTP APIs (payload format 2.0) and Lambda Function URLs deliver
+the same event shape; REST APIs (payload 1.0) differ in where the method
+sits, and are accepted too. Header names arrive lower-cased from HTTP APIs
+and Function URLs but as sent from REST APIs, so lookups ignore case. A body
+arrives as text, or base64 when API Gateway considers it binary.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+
+from telelake.errors import BadUpdateError, UsageError
+from telelake.lake.layout import parse_date
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """The parts of an HTTP event the webhook needs; header names lower-cased."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def http_request(event: Mapping[str, Any]) -> HttpRequest:
+    """Read an API Gateway (v2 or v1) or Function URL event; 400 when it is not one."""
+    if not isinstance(event, Mapping):
+        raise BadUpdateError("event is not an HTTP request")
+    context = event.get("requestContext") or {}
+    http = context.get("http") if isinstance(context, Mapping) else None
+    if isinstance(http, Mapping):
+        method = str(http.get("method", ""))
+        path = str(event.get("rawPath") or http.get("path") or "/")
+    else:
+        method = str(event.get("httpMethod", ""))
+        path = str(event.get("path") or "/")
+    raw_headers = event.get("headers") or {}
+    headers = {str(k).lower(): str(v) for k, v in raw_headers.items()}
+    return HttpRequest(method.upper(), path, headers, _body(event))
+
+
+def _body(event: Mapping[str, Any]) -> bytes:
+    body = event.get("body")
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        raise BadUpdateError("event body is not text")
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadUpdateError("event body is not valid base64") from None
+    # API Gateway decoded the UTF-8 Telegram sent; encoding again gives its bytes.
+    return body.encode("utf-8", "surrogateescape")
+
+
+def http_response(status: int, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A response both API Gateway HTTP APIs and Function URLs return as is."""
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json"},
+        "body": orjson.dumps(dict(payload)).decode("utf-8"),
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass(frozen=True)
+class EtlRequest:
+    """Which partitions an ETL invocation builds; all unset means "the changed ones"."""
+
+    day: date | None = None
+    since: date | None = None
+    until: date | None = None
+    everything: bool = False
+
+
+def etl_request(event: Any) -> EtlRequest:
+    """Read a schedule or backfill event.
+
+    A plain EventBridge schedule (``"detail-type": "Scheduled Event"``) builds
+    the changed dates. A backfill names ``date``, or ``since``/``until``, or
+    ``all: true``, at the top level (a rule's constant input, a direct
+    ``aws lambda invoke``) or inside ``detail`` (a custom EventBridge event).
+    """
+    if not isinstance(event, Mapping):
+        return EtlRequest()
+    fields: dict[str, Any] = {}
+    detail = event.get("detail")
+    if isinstance(detail, Mapping):
+        fields.update(detail)
+    fields.update({k: v for k, v in event.items() if k in ("date", "since", "until", "all")})
+
+    def day(name: str) -> date | None:
+        value = fields.get(name)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise UsageError(f"{name} in the event must be a YYYY-MM-DD string, got {value!r}")
+        return parse_date(value)
+
+    everything = fields.get("all", False)
+    if not isinstance(everything, bool):
+        raise UsageError(f"all in the event must be true or false, got {everything!r}")
+    return EtlRequest(day("date"), day("since"), day("until"), everything)

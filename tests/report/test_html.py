@@ -1,7 +1,10 @@
-"""The HTML report: one self-contained, escaped, well-formed page with a chart per report."""
+"""The HTML page: self-contained, escaped, well-formed, its CSP naming exactly its own code."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from datetime import date
 from html.parser import HTMLParser
@@ -10,12 +13,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from telelake.analytics.engine import Engine, Result
 from telelake.analytics.reports import REPORTS, Report, get_report, run_report
 from telelake.errors import UsageError
 from telelake.etl import schema
-from telelake.report.html import render_html, write_html
+from telelake.report import dataset
+from telelake.report.html import asset, render_html, write_html
 
 EVIL = '<script>alert("x")</script>'
 QUOTED = 'O\'Brien "Bob" & co'
@@ -97,75 +103,142 @@ def sections(name: str = EVIL) -> list[tuple[Report, Result]]:
     ]
 
 
-def test_page_is_well_formed_and_has_one_svg_per_chart() -> None:
+def blocks(page: str, tag: str) -> list[tuple[str, str]]:
+    """(attributes, content) of every ``<tag>`` element, content byte for byte."""
+    return re.findall(rf"<{tag}([^>]*)>(.*?)</{tag}>", page, re.S)
+
+
+def payload(page: str) -> dict:
+    [(_, text)] = [b for b in blocks(page, "script") if 'id="telelake-data"' in b[0]]
+    return json.loads(text)
+
+
+def sha(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def test_page_is_well_formed_with_a_section_per_report() -> None:
     page = render_html(sections(), title="Group <report>", subtitle="since 2024")
     parser = parse(page)
-    tags = [tag for tag, _ in parser.starts]
     assert page.startswith("<!DOCTYPE html>")
-    assert tags.count("svg") == 3  # per day, top users, heatmap; the averages are a table
-    assert tags.count("details") == 4 and tags.count("table") == 4
     assert (
         "meta",
         {"name": "viewport", "content": "width=device-width, initial-scale=1"},
     ) in parser.starts
+    found = [attrs.get("data-report") for tag, attrs in parser.starts if tag == "section"]
+    assert found == [report.name for report in REPORTS[:4]]
+    charts = [attrs.get("data-chart") for tag, attrs in parser.starts if tag == "div"]
+    assert [c for c in charts if c] == [
+        "messages_per_day",
+        "messages_per_user_per_day",
+        "messages_per_hour_weekday_week",
+    ]  # the averages are a table
     assert "Group <report>" in "".join(parser.text)  # the title, escaped then decoded
+
+
+def test_csp_allows_exactly_the_pages_own_style_and_script() -> None:
+    page = render_html(sections(), title="t")
+    [policy] = re.findall(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page)
+    [(_, style)] = blocks(page, "style")
+    code = [text for attrs, text in blocks(page, "script") if "application/json" not in attrs]
+    assert len(code) == 1
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["style-src"] == sha(style)
+    assert directives["script-src"] == sha(code[0])
+    assert "unsafe" not in policy and "http" not in policy and "data:" not in policy
 
 
 def test_nothing_is_loaded_from_anywhere() -> None:
     page = render_html(sections(), title="t")
     parser = parse(page)
     for tag, attrs in parser.starts:
-        assert tag not in {"script", "link", "img", "iframe", "object", "embed"}
+        assert tag not in {"link", "img", "iframe", "object", "embed"}
+        assert tag != "script" or "src" not in attrs
         for key in ("src", "href", "xlink:href", "action"):
             value = attrs.get(key) or ""
             assert not re.match(r"\s*(https?:|//|data:|javascript:)", value, re.I), (tag, value)
     assert "url(" not in page and "@import" not in page
-    assert "default-src 'none'" in page
+    code = asset("charts.js") + asset("report.js")
+    for risky in ("fetch(", "XMLHttpRequest", "WebSocket", "innerHTML", "eval(", "Function(",
+                  "import(", "sendBeacon", "document.write"):  # fmt: skip
+        assert risky not in code, risky
 
 
 def test_user_text_is_escaped_everywhere() -> None:
     page = render_html(sections(), title="t")
-    assert "<script" not in page.lower()
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
-    assert "O&#x27;Brien &quot;Bob&quot; &amp; co" in page
-    assert CJK in page
-    text = "".join(parse(page).text)
-    assert EVIL in text and QUOTED in text  # shown to the reader as typed
+    # Outside the one script of the page, no markup from the lake survives.
+    assert page.lower().count("<script") == 2
+    data = next(text for attrs, text in blocks(page, "script") if "application/json" in attrs)
+    assert "<" not in data and ">" not in data and "&" not in data
+    rows = payload(page)["reports"]["messages_per_user_per_day"]["rows"]
+    assert {row[1] for row in rows} == {EVIL, QUOTED, CJK}  # the data keeps names as typed
 
 
-def test_charts_carry_the_numbers() -> None:
-    page = render_html(sections(), title="t")
-    text = "".join(parse(page).text)
-    # Days without messages are drawn as empty bars between the first and last day.
-    assert "2024-01-07: 3 messages" in text
-    assert "2024-01-08: 0 messages" in text
-    assert "2024-01-09: 5 messages" in text
-    assert f"{EVIL}: 4 messages" in text  # top users, full name in the tooltip
-    assert "Sun 10:00-10:59 UTC: 2 messages" in text
-    assert "Mon 00:00-00:59 UTC: 6 messages" in text
-    assert "Mon 10:00-10:59 UTC: 0 messages" in text
+def test_chat_titles_are_escaped_in_the_selector() -> None:
+    chats = Result(
+        ["chat_id", "chat_title", "chat_type", "messages", "posters", "first_day", "last_day"],
+        [(-100, EVIL, "group", 3, 1, date(2024, 1, 7), date(2024, 1, 7)), (-200, None, "x", 1, 1,
+         date(2024, 1, 7), date(2024, 1, 7))],
+    )  # fmt: skip
+    page = render_html([(get_report("chats"), chats)], title="t")
+    options = [a for tag, a in parse(page).starts if tag == "option"]
+    assert [o["value"] for o in options] == ["all", "-100", "-200"]
+    assert '<option value="-100">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</option>' in page
+    assert ">chat -200</option>" in page
+
+
+def test_payload_holds_the_rows_and_the_date_range() -> None:
+    page = render_html(sections(), title="t", timezone="America/Sao_Paulo")
+    data = payload(page)
+    assert data["first_day"] == "2024-01-07" and data["last_day"] == "2024-01-09"
+    assert data["timezone"] == "America/Sao_Paulo"
+    per_day = data["reports"]["messages_per_day"]
+    assert per_day["columns"] == ["context_date", "message_amount"]
+    assert per_day["rows"] == [["2024-01-09", 5], ["2024-01-07", 3]]
+    assert per_day["cut"] is False
+
+
+def test_per_user_rows_are_bounded_to_the_top_users(monkeypatch: pytest.MonkeyPatch) -> None:
+    day = date(2024, 1, 7)
+    # user i wrote i messages: the 25 busiest are users 76..100
+    per_user = Result(
+        ["user_id", "user_first_name", "context_date", "message_amount"],
+        [(i, f"u{i}", day, i) for i in range(1, 101)],
+    )
+    lengths = Result(
+        ["user_id", "user_first_name", "context_date", "average_message_length"],
+        [(i, f"u{i}", day, 10) for i in range(1, 101)],
+    )
+    data = dataset.build_payload(
+        [(get_report("messages_per_user_per_day"), per_user),
+         (get_report("average_length_per_user_per_day"), lengths)]
+    )  # fmt: skip
+    for name in dataset.USER_REPORTS:
+        kept = data["reports"][name]
+        assert sorted(row[0] for row in kept["rows"]) == list(range(76, 101))
+        assert kept["cut"] is True and kept["total_rows"] == 100
+    monkeypatch.setattr(dataset, "MAX_PAGE_ROWS", 2)
+    many = Result(["context_date", "message_amount"], [(date(2024, 1, d), d) for d in (1, 3, 2)])
+    cut = dataset.build_payload([(get_report("messages_per_day"), many)])
+    assert cut["reports"]["messages_per_day"]["rows"] == [["2024-01-03", 3], ["2024-01-02", 2]]
+    assert cut["reports"]["messages_per_day"]["cut"] is True
 
 
 def test_sql_is_shown_escaped_in_details() -> None:
     page = render_html(sections(), title="t")
     text = "".join(parse(page).text)
-    for report in REPORTS:
+    for report, _ in sections():
         assert report.sql in text
-
-
-def test_long_results_are_cut_and_say_so() -> None:
-    many = Result(["context_date", "message_amount"], [(date(2024, 1, d), d) for d in range(1, 31)])
-    page = render_html([(get_report("messages_per_day"), many)], title="t", max_rows=10)
-    assert "first 10 of 30 rows" in page
-    assert page.count("<tr>") == 11  # header + 10
 
 
 def test_empty_results_render_without_charts() -> None:
     empty = [(report, Result(["x"], [])) for report in REPORTS]
     page = render_html(empty, title="t")
-    parse(page)
-    assert "<svg" not in page
-    assert page.count("No rows yet.") == 4
+    parser = parse(page)
+    assert not [a for tag, a in parser.starts if tag == "div" and "data-chart" in a]
+    assert page.count("No rows yet.") == len(REPORTS)
+    assert "The lake has no messages yet." in page
 
 
 def test_write_html_replaces_the_file_atomically(tmp_path: Path) -> None:
@@ -180,15 +253,11 @@ def test_write_html_replaces_the_file_atomically(tmp_path: Path) -> None:
 
 def test_a_lake_with_hostile_names_renders_safely(tmp_path: Path) -> None:
     rows = [
-        {"message_id": 1, "user_id": 1, "user_first_name": EVIL, "text": "hi", "date": 1704621600},
-        {
-            "message_id": 2,
-            "user_id": 2,
-            "user_first_name": QUOTED,
-            "text": "yo",
-            "date": 1704673800,
-        },
-    ]
+        {"message_id": 1, "user_id": 1, "user_first_name": EVIL, "text": "hi", "date": 1704621600,
+         "chat_id": -1, "chat_title": EVIL},
+        {"message_id": 2, "user_id": 2, "user_first_name": QUOTED, "text": "yo",
+         "date": 1704673800, "chat_id": -1, "chat_title": QUOTED},
+    ]  # fmt: skip
     for day, chunk in (("2024-01-07", rows[:1]), ("2024-01-08", rows[1:])):
         folder = tmp_path / "telegram" / f"context_date={day}"
         folder.mkdir(parents=True)
@@ -201,7 +270,22 @@ def test_a_lake_with_hostile_names_renders_safely(tmp_path: Path) -> None:
         )
     with Engine(str(tmp_path)) as engine:
         page = render_html([(r, run_report(engine, r)) for r in REPORTS], title="Lake")
-    parser = parse(page)
-    assert "<script" not in page.lower()
-    assert EVIL in "".join(parser.text)
-    assert [tag for tag, _ in parser.starts].count("svg") == 3
+    parse(page)
+    assert page.lower().count("<script") == 2
+    rows = payload(page)["reports"]["messages_per_user_per_day"]["rows"]
+    assert EVIL in {row[1] for row in rows}
+
+
+@given(names=st.lists(st.text(), min_size=1, max_size=5))
+def test_any_name_survives_the_json_block_unchanged(names: list[str]) -> None:
+    result = Result(
+        ["user_id", "user_first_name", "context_date", "message_amount"],
+        [(i, name, date(2024, 1, 7), 1) for i, name in enumerate(names)],
+    )
+    text = dataset.script_json(
+        dataset.build_payload([(get_report("messages_per_user_per_day"), result)])
+    )
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert "\u2028" not in text and "\u2029" not in text
+    rows = json.loads(text)["reports"]["messages_per_user_per_day"]["rows"]
+    assert [row[1] for row in rows] == names

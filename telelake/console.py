@@ -7,7 +7,9 @@ eyes and goes to stderr, so ``telelake etl | ...`` stays clean.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -15,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from telelake.etl import schema
+from telelake.etl.pseudonyms import Pseudonymizer
 from telelake.etl.runner import EtlSummary, PartitionResult, run
 from telelake.lake.storage import Store
 
@@ -32,7 +35,13 @@ def progress_bar(description: str) -> Progress:
     )
 
 
-def etl_with_progress(raw: Store, enriched: Store, days: list[date], zone: ZoneInfo) -> EtlSummary:
+def etl_with_progress(
+    raw: Store,
+    enriched: Store,
+    days: list[date],
+    zone: ZoneInfo,
+    pseudonyms: Pseudonymizer | None = None,
+) -> EtlSummary:
     """Run the ETL over ``days`` with a progress bar of partitions."""
     with progress_bar("etl") as bar:
         task = bar.add_task("building partitions", total=len(days))
@@ -40,7 +49,7 @@ def etl_with_progress(raw: Store, enriched: Store, days: list[date], zone: ZoneI
         def advance(result: PartitionResult) -> None:
             bar.update(task, advance=1, description=f"built {result.day.isoformat()}")
 
-        return run(raw, enriched, days, zone, progress=advance)
+        return run(raw, enriched, days, zone, progress=advance, pseudonyms=pseudonyms)
 
 
 def print_etl_summary(summary: EtlSummary, enriched_url: str) -> None:
@@ -64,3 +73,73 @@ def print_etl_summary(summary: EtlSummary, enriched_url: str) -> None:
             stderr.print(f"  {reason}", markup=False, highlight=False)
         if len(reasons) > 10:
             stderr.print(f"  ... and {len(reasons) - 10} more")
+
+
+# --- history and privacy (telelake import / forget) ---------------------------------------
+
+if TYPE_CHECKING:
+    from telelake.ingest.importer import ImportSummary
+    from telelake.privacy import Erasure
+
+
+def import_progress() -> tuple[Progress, Callable[[int, int], None]]:
+    """A progress bar of exported messages and the callback that advances it."""
+    bar = progress_bar("import")
+    task = bar.add_task("messages", total=None)
+
+    def advance(done: int, total: int) -> None:
+        # Started on the first batch: an export refused before any message
+        # (wrong file, chat not chosen) prints only its error line.
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    return bar, advance
+
+
+def print_import_summary(summary: ImportSummary, raw_url: str) -> None:
+    chat = summary.chat
+    stderr.print(
+        f"imported chat {chat.name!r} ({chat.type}, id {chat.id}) into {raw_url}",
+        markup=False,
+        highlight=False,
+    )
+    stderr.print(
+        f"messages converted: {summary.converted:,}; new objects: {summary.stored:,}; "
+        f"already there: {summary.already:,}; changed since an earlier import (kept beside "
+        f"it): {summary.updated:,}; skipped: {sum(summary.skipped.values()):,}"
+    )
+    if summary.erased:
+        stderr.print(f"not imported (people erased from this lake before): {summary.erased:,}")
+    for reason, count in summary.skipped.most_common(5):
+        stderr.print(f"  skipped {count:,}: {reason}", markup=False, highlight=False)
+    if summary.dates:
+        first, last = summary.dates[0], summary.dates[-1]
+        stderr.print(
+            f"{len(summary.dates):,} date(s) changed, {first} .. {last}: "
+            "run `telelake etl` to build them"
+        )
+    else:
+        stderr.print("nothing new: no date to rebuild")
+
+
+def print_erasure(erasure: Erasure, dry_run: bool) -> None:
+    verb = "would be" if dry_run else "were"
+    if not erasure.dates:
+        stderr.print("nothing found: the lake holds no update of or about this user")
+        return
+    table = Table(title=f"raw objects that {verb} removed or rewritten")
+    table.add_column("date")
+    table.add_column("deleted", justify="right")
+    table.add_column("rewritten", justify="right")
+    for day in erasure.dates:
+        table.add_row(day.isoformat(), f"{erasure.deleted[day]:,}", f"{erasure.rewritten[day]:,}")
+    stderr.print(table)
+    stderr.print(
+        f"objects deleted: {sum(erasure.deleted.values()):,}; rewritten: "
+        f"{sum(erasure.rewritten.values()):,}; names they go by: {erasure.names}"
+    )
+    if erasure.rebuilt is not None:
+        stderr.print(f"enriched partitions rebuilt: {len(erasure.rebuilt.partitions):,}")
+    if erasure.audit_key:
+        stderr.print(f"erasure recorded (no content) in {erasure.audit_key}")

@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 import orjson
 
+from telelake.telegram.export import is_imported
 from telelake.telegram.update import Update, as_bool, as_dict, as_int, as_str
 
 # Order matters: the first present field names the content type (an
@@ -122,11 +123,14 @@ def _identity(update: Update, message: dict[str, Any]) -> tuple[int, int, int]:
     return chat_id, message_id, date
 
 
-def version_rank(update: Update, message: dict[str, Any]) -> tuple[int, int, int]:
-    """Order of versions of one message: latest ``edit_date`` wins, then edits over
-    the original, then the later update."""
+def version_rank(update: Update, message: dict[str, Any]) -> tuple[int, int, int, int]:
+    """Order of versions of one message: any version the bot received over one
+    imported from a Telegram Desktop export (even a later edit: the bot's bytes are
+    what Telegram sent), then the latest ``edit_date``, then edits over the
+    original, then the later update."""
     edited = as_int(message.get("edit_date")) or 0
-    return (edited, 1 if update.kind in _EDITED_KINDS else 0, update.update_id)
+    received = 0 if is_imported(update.update_id) else 1
+    return (received, edited, 1 if update.kind in _EDITED_KINDS else 0, update.update_id)
 
 
 def _utf16_slice(text: str, encoded: bytes | None, offset: int, length: int) -> str | None:

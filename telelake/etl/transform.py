@@ -29,6 +29,7 @@ from telelake.etl.messages import (
     version_rank,
 )
 from telelake.etl.timestamps import add_timestamps
+from telelake.telegram.export import is_imported
 from telelake.telegram.update import MESSAGE_KINDS, Update, as_bool, as_dict, as_int, as_str
 
 Row = dict[str, Any]
@@ -142,7 +143,7 @@ def collect(objects: Iterable[tuple[str, bytes]]) -> Tables:
     # hand-made backfills) is a different update and is kept.
     seen: dict[int, list[Any]] = {}
     # Latest version of each message, keyed by (chat_id, message_id).
-    latest: dict[tuple[int, int], tuple[tuple[int, int, int], Row]] = {}
+    latest: dict[tuple[int, int], tuple[tuple[int, int, int, int], Row]] = {}
     for key, body in sorted(objects, key=_canonical_first):
         try:
             data = orjson.loads(body)
@@ -190,9 +191,18 @@ def collect(objects: Iterable[tuple[str, bytes]]) -> Tables:
             }
         )
     tables.messages = [row for _, row in latest.values()]
+    # A service message the bot received replaces its imported copy (whose
+    # member list may lack ids, so the rows would not match one for one).
+    received = {
+        (r["chat_id"], r["message_id"]) for r in tables.service if not is_imported(r["update_id"])
+    }
     # One service row per (chat, message, member): a message can only be one event.
     unique: dict[tuple[int, int, int | None], ServiceRow] = {}
     for service_row in tables.service:
+        if is_imported(service_row["update_id"]) and (
+            (service_row["chat_id"], service_row["message_id"]) in received
+        ):
+            continue
         service_ident = (
             service_row["chat_id"],
             service_row["message_id"],

@@ -1,0 +1,131 @@
+"""Commands over the lake's history and the people in it: ``import`` and ``forget``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from telelake.cli.app import (
+    ChatIds,
+    ConfigFile,
+    Enriched,
+    Lake,
+    Raw,
+    Timezone,
+    app,
+    resolve_settings,
+    stderr,
+)
+from telelake.errors import UsageError
+
+Pseudonymize = Annotated[
+    bool | None,
+    typer.Option(
+        "--pseudonymize/--no-pseudonymize",
+        help="Enriched layer holds keyed pseudonyms, not user ids and names "
+        "(key: TELELAKE_PSEUDONYM_KEY or TELELAKE_PSEUDONYM_KEY_FILE).",
+    ),
+]
+
+
+@app.command("import")
+def import_export(
+    file: Annotated[
+        Path, typer.Argument(help="result.json of a Telegram Desktop export (JSON format).")
+    ],
+    chat: Annotated[
+        str | None,
+        typer.Option("--chat", help="Chat to import from a full-account export: its name or id."),
+    ] = None,
+    lake: Lake = None,
+    raw: Raw = None,
+    timezone: Timezone = None,
+    chat_id: ChatIds = None,
+    config: ConfigFile = None,
+) -> None:
+    """Load a Telegram Desktop chat export into the raw layer: history from before the bot.
+
+    Each exported message becomes the update a bot would have received, with a
+    negative update_id of its own, so the ETL and reports treat it like the
+    rest; a message the bot also received is counted once (the bot's version).
+    Importing the same file again adds nothing. Then run `telelake etl`.
+
+    Example: telelake import ~/Downloads/ChatExport_2026-11-29/result.json --lake ./lake
+    """
+    from telelake.console import import_progress, print_import_summary
+    from telelake.ingest.importer import import_export as run_import
+    from telelake.lake.storage import open_store
+
+    settings = resolve_settings(config, lake=lake, raw=raw, timezone=timezone, chat_ids=chat_id)
+    store = open_store(settings.raw_url)
+    bar, advance = import_progress()
+    try:
+        summary = run_import(file, settings, store, chat=chat, progress=advance)
+    finally:
+        bar.stop()
+    print_import_summary(summary, settings.raw_url)
+
+
+@app.command()
+def forget(
+    user_id: Annotated[
+        int, typer.Option("--user-id", help="Telegram user id of the person to erase.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be removed.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    pseudonymize: Pseudonymize = None,
+    lake: Lake = None,
+    raw: Raw = None,
+    enriched: Enriched = None,
+    timezone: Timezone = None,
+    config: ConfigFile = None,
+) -> None:
+    """Erase one person from both layers (right to erasure) and say what was removed.
+
+    Their updates are deleted from the raw layer, updates that mention them are
+    rewritten without them, every date that changed is rebuilt, and the erasure
+    is recorded (without content) under _telelake/erasures/. Pass the same
+    --pseudonymize setting the lake is built with.
+
+    Example: telelake forget --user-id 123456789 --lake ./lake --dry-run
+    """
+    from telelake.console import print_erasure
+    from telelake.etl.pseudonyms import from_settings
+    from telelake.lake.manifest import check_zone
+    from telelake.lake.storage import open_store
+    from telelake.privacy import forget_user
+
+    settings = resolve_settings(
+        config,
+        lake=lake,
+        raw=raw,
+        enriched=enriched,
+        timezone=timezone,
+        pseudonymize=pseudonymize,
+    )
+    pseudonyms = from_settings(settings)
+    raw_store, enriched_store = open_store(settings.raw_url), open_store(settings.enriched_url)
+    check_zone(raw_store, settings.timezone)
+    if not dry_run and not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("forget deletes data: pass --yes to confirm (or --dry-run first)")
+        typer.confirm(
+            f"Erase user {user_id} from {settings.raw_url} and {settings.enriched_url}?",
+            abort=True,
+            err=True,
+        )
+    with stderr.status("searching the raw layer"):
+        erasure = forget_user(
+            raw_store,
+            enriched_store,
+            user_id,
+            settings.zone,
+            pseudonyms=pseudonyms,
+            dry_run=dry_run,
+        )
+    print_erasure(erasure, dry_run)

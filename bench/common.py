@@ -1,13 +1,20 @@
-"""Shared pieces of the benchmarks: realistic synthetic updates and a timer."""
+"""Shared pieces of the benchmarks: synthetic updates, timers, peak memory, target marks.
+
+Every figure a benchmark prints that has a target goes through :func:`verdict`,
+so ``make bench`` shows it with its target and a PASS/SHORT mark.
+``BENCH_FULL=1`` adds the largest sizes (minutes, and several GB of disk).
+"""
 
 from __future__ import annotations
 
 import os
 import platform
 import random
+import resource
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -50,8 +57,60 @@ WORDS = [
 BASE = 1_764_000_000
 
 
+FULL = os.environ.get("BENCH_FULL", "") not in ("", "0")
+
+
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip() + ", "
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.machine()}, {cpu}{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def workdir() -> str:
+    """Where benchmarks put their lakes: ``BENCH_DIR``, else the current folder (a real disk)."""
+    return os.environ.get("BENCH_DIR", ".")
+
+
+def verdict(what: str, figure: str, target: str, ok: bool) -> str:
+    """One line: the figure, its target and whether it is met."""
+    return f"  [{'PASS' if ok else 'SHORT'}] {what}: {figure} (target {target})"
+
+
+def self_peak_mb() -> float:
+    """Peak resident memory of this process so far.
+
+    ``VmHWM`` where /proc has it: ``ru_maxrss`` also counts what the parent
+    had resident when it forked this process, before exec.
+    """
+    peak = process_peak_mb(os.getpid())
+    if peak == peak:  # not NaN
+        return peak
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def children_peak_mb() -> float:
+    """Largest peak resident memory of any child process waited for so far."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def process_peak_mb(pid: int) -> float:
+    """Peak resident memory of a running process (``VmHWM``); NaN where /proc is absent."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
 
 def update(update_id: int, rng: random.Random, days: int = 7) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Builds an enriched ``telegram`` table of N synthetic messages over 90 days
 (Hive-partitioned Parquet, the seed columns, written by DuckDB itself to keep
 set-up fast), then times each report through the Athena dialect layer, as
-``telelake report`` runs them: best of three, engine opened once.
+``telelake report`` runs them: best of three, engine opened once. Each size
+runs in a child process, so the peak memory printed is that size's own.
 
     python bench/query.py [--sizes 1000000,10000000]
 """
@@ -11,17 +12,23 @@ set-up fast), then times each report through the Athena dialect layer, as
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
-from common import machine
+from common import machine, self_peak_mb, verdict, workdir
 
 from telelake.analytics.engine import Engine
 from telelake.analytics.reports import REPORTS, run_report
 
 DAYS = 90
+# The first four reports are the original design's queries, verbatim (reports.py).
+ORIGINAL_REPORTS = REPORTS[:4]
+TARGET_SECONDS = 1.0
 
 
 def build(root: Path, n: int) -> None:
@@ -46,26 +53,56 @@ def build(root: Path, n: int) -> None:
     )
 
 
+def child(n: int) -> None:
+    with tempfile.TemporaryDirectory(dir=workdir()) as tmp:
+        started = time.perf_counter()
+        build(Path(tmp), n)
+        built = time.perf_counter() - started
+        reports = []
+        with Engine(tmp) as engine:
+            for report in ORIGINAL_REPORTS:
+                best = float("inf")
+                rows = 0
+                for _ in range(3):
+                    started = time.perf_counter()
+                    rows = len(run_report(engine, report).rows)
+                    best = min(best, time.perf_counter() - started)
+                reports.append({"name": report.name, "seconds": best, "rows": rows})
+    print(json.dumps({"built": built, "reports": reports, "peak_mb": self_peak_mb()}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--child", type=int)
     args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
     print(f"machine: {machine()}")
+    print(f"{'N':>11}  {'report':<32} {'ms':>6} {'rows':>11} {'peak MB':>8}")
+    verdicts = []
     for n in (int(s) for s in args.sizes.split(",")):
-        with tempfile.TemporaryDirectory(dir=".") as tmp:
-            started = time.perf_counter()
-            build(Path(tmp), n)
-            built = time.perf_counter() - started
-            timings = []
-            with Engine(tmp) as engine:
-                for report in REPORTS:
-                    best = float("inf")
-                    for _ in range(3):
-                        started = time.perf_counter()
-                        rows = len(run_report(engine, report).rows)
-                        best = min(best, time.perf_counter() - started)
-                    timings.append(f"{report.name} {best * 1000:,.0f} ms ({rows:,} rows)")
-            print(f"n={n:>11,} (lake built in {built:.1f} s): " + "; ".join(timings), flush=True)
+        command = [sys.executable, __file__, "--child", str(n)]
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        for report in result["reports"]:
+            print(
+                f"{n:>11,}  {report['name']:<32} {report['seconds'] * 1000:>6,.0f} "
+                f"{report['rows']:>11,} {result['peak_mb']:>8.0f}",
+                flush=True,
+            )
+            verdicts.append(
+                verdict(
+                    f"{report['name']} at {n:,} messages",
+                    f"{report['seconds'] * 1000:,.0f} ms",
+                    "< 1 s",
+                    report["seconds"] < TARGET_SECONDS,
+                )
+            )
+        print(f"{'':>11}  (lake of {n:,} messages built by DuckDB in {result['built']:.1f} s)")
+    for line in verdicts:
+        print(line)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,16 @@
-"""LocalStore on a real folder: create-only, atomic replace, hidden temp files, safe keys."""
+"""LocalStore on a real folder: create-only, atomic replace, hidden temp files, safe keys.
+
+The create path comes in three flavours, each run by the behaviour tests:
+shared flushes with unnamed files ("group", the default on Linux), shared
+flushes with dot-named temp files (where O_TMPFILE is missing) and an fsync
+per file ("fsync", elsewhere).
+"""
 
 from __future__ import annotations
 
 import os
+import pickle
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +23,15 @@ from hypothesis import strategies as st
 from telelake.errors import ConfigError, StorageError
 from telelake.lake.storage import LocalStore, open_store
 
+MODES = ["group", "group-named-temp", "fsync"]
+
+
+def make_store(root: Path, mode: str) -> LocalStore:
+    store = LocalStore(root, durability="fsync" if mode == "fsync" else "group")
+    if mode == "group-named-temp":
+        store._tmpfile = False  # as on a file system without O_TMPFILE
+    return store
+
 
 def all_files(root: Path) -> list[str]:
     return sorted(
@@ -24,8 +41,9 @@ def all_files(root: Path) -> list[str]:
     )
 
 
-def test_create_is_create_only(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path)
+@pytest.mark.parametrize("mode", MODES)
+def test_create_is_create_only(tmp_path: Path, mode: str) -> None:
+    store = make_store(tmp_path, mode)
     assert store.create("a/b/1.json", b"first") is True
     assert store.create("a/b/1.json", b"second") is False
     assert store.read("a/b/1.json") == b"first"
@@ -34,8 +52,9 @@ def test_create_is_create_only(tmp_path: Path) -> None:
     assert all_files(tmp_path) == ["a/b/1.json"]
 
 
-def test_concurrent_creates_of_one_key_have_one_winner(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path)
+@pytest.mark.parametrize("mode", MODES)
+def test_concurrent_creates_of_one_key_have_one_winner(tmp_path: Path, mode: str) -> None:
+    store = make_store(tmp_path, mode)
     bodies = [f"writer {i}".encode() * 1000 for i in range(16)]
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda body: store.create("k/x.json", body), bodies))
@@ -86,8 +105,9 @@ def test_read_missing_is_file_not_found(tmp_path: Path) -> None:
         LocalStore(tmp_path).read("nope.json")
 
 
-def test_exists(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path)
+@pytest.mark.parametrize("mode", MODES)
+def test_exists(tmp_path: Path, mode: str) -> None:
+    store = make_store(tmp_path, mode)
     assert not store.exists("x/1.json")
     store.create("x/1.json", b"")
     assert store.exists("x/1.json")
@@ -154,9 +174,10 @@ def test_keys_outside_the_layer_are_refused(tmp_path: Path, key: str) -> None:
     assert all_files(tmp_path) == []
 
 
-def test_write_failure_is_a_retryable_storage_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_write_failure_is_a_retryable_storage_error(tmp_path: Path, mode: str) -> None:
     (tmp_path / "layer").write_bytes(b"a file, not a folder")
-    store = LocalStore(tmp_path / "layer")
+    store = make_store(tmp_path / "layer", mode)
     with pytest.raises(StorageError) as info:
         store.create("t/1.json", b"x")
     assert info.value.retryable
@@ -184,11 +205,14 @@ keys = st.builds(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(objects=st.dictionaries(keys, st.binary(max_size=2000), max_size=8))
-def test_round_trip(tmp_path_factory: pytest.TempPathFactory, objects: dict[str, bytes]) -> None:
+def test_round_trip(
+    tmp_path_factory: pytest.TempPathFactory, mode: str, objects: dict[str, bytes]
+) -> None:
     root = tmp_path_factory.mktemp("rt")
-    store = LocalStore(root)
+    store = make_store(root, mode)
     for key, data in objects.items():
         assert store.create(key, data)
     assert store.list("") == sorted(objects)
@@ -196,3 +220,63 @@ def test_round_trip(tmp_path_factory: pytest.TempPathFactory, objects: dict[str,
     for key in objects:
         store.delete(key)
     assert list(root.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_many_threads_each_get_their_own_object(tmp_path: Path, mode: str) -> None:
+    store = make_store(tmp_path, mode)
+    bodies = {
+        f"t/context_date=2024-01-0{i % 3 + 1}/{i}.json": os.urandom(i % 700) for i in range(300)
+    }
+    with ThreadPoolExecutor(40) as pool:
+        created = list(pool.map(lambda item: store.create(*item), bodies.items()))
+    assert all(created)
+    assert {key: store.read(key) for key in store.list("t")} == bodies
+    assert all_files(tmp_path) == sorted(bodies)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_create_after_its_folder_was_removed_recreates_it(tmp_path: Path, mode: str) -> None:
+    store = make_store(tmp_path, mode)
+    other = LocalStore(tmp_path)  # another process's view of the same layer
+    assert store.create("t/d=1/1.json", b"1")
+    other.delete("t/d=1/1.json")  # empties and removes t/d=1 behind store's back
+    assert not (tmp_path / "t").exists()
+    assert store.create("t/d=1/2.json", b"2")
+    assert store.read("t/d=1/2.json") == b"2"
+
+
+def test_a_store_survives_pickling_for_worker_processes(tmp_path: Path) -> None:
+
+    store = LocalStore(tmp_path, durability="fsync")
+    store.create("a.json", b"1")
+    copy = pickle.loads(pickle.dumps(store))
+    assert (copy.root, copy.durability) == (tmp_path, "fsync")
+    assert copy.create("b.json", b"2") and store.read("b.json") == b"2"
+
+
+def test_a_file_system_mounted_inside_the_layer_gets_its_own_fsyncs(tmp_path: Path) -> None:
+
+    store = LocalStore(tmp_path / "layer")
+    assert store.create("local/1.json", b"1")
+    if store._sync is None:
+        pytest.skip("no syncfs on this platform: every create fsyncs its own file")
+    mounted = tmp_path / "layer" / "mounted"
+    mounted.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mounted)],
+        check=False,
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        flushes = store._sync.flushes
+        # syncfs of the layer's file system would not cover this one: no shared flush.
+        assert store.create("mounted/d/2.json", b"2")
+        assert store._sync.flushes == flushes
+        assert store.read("mounted/d/2.json") == b"2"
+        assert store.create("local/3.json", b"3")
+        assert store._sync.flushes > flushes
+    finally:
+        subprocess.run(["umount", "-l", str(mounted)], check=False)

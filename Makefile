@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format check bench clean
+.PHONY: demo test lint format check bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,13 +16,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/telelake demo
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/pytest -q
+
+# Chromium, a CJK font, Java and wrk: installed when root on Debian, else the
+# tests that need them skip and say why.
+system-deps:
+	@bash scripts/system-deps.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check telelake tests bench
 	$(BIN)/ruff format --check telelake tests bench
 	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
 
 format: $(STAMP)
 	$(BIN)/ruff format telelake tests bench

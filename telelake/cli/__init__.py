@@ -1,6 +1,7 @@
 """The ``telelake`` command line. Importing this package registers every command on ``app``."""
 
-from telelake.cli import lake, report  # noqa: F401  (modules register their commands)
+# Each module registers its commands on ``app`` when imported.
+from telelake.cli import athena, bot, history, lake, report  # noqa: F401
 from telelake.cli.app import app, main
 
 __all__ = ["app", "main"]

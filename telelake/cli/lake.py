@@ -67,7 +67,9 @@ def serve(
     except StorageError as exc:
         # Start anyway: requests get 503 (Telegram retries) until storage is back.
         log.error("raw layer not writable yet, answering 503 until it is: %s", exc)
-    webhook = create_app(Ingestor(settings, store), path=path)
+    from telelake.report.serve import report_routes
+
+    webhook = create_app(Ingestor(settings, store), path=path, extra_routes=report_routes(settings))
     log.info("raw layer %s; listening on http://%s:%s%s", settings.raw_url, host, port, path)
     uvicorn.run(
         webhook,
@@ -91,6 +93,14 @@ def etl(
     everything: Annotated[
         bool, typer.Option("--all", help="Rebuild every partition of the lake.")
     ] = False,
+    pseudonymize: Annotated[
+        bool | None,
+        typer.Option(
+            "--pseudonymize/--no-pseudonymize",
+            help="Write keyed pseudonyms instead of user ids and names "
+            "(key: TELELAKE_PSEUDONYM_KEY or TELELAKE_PSEUDONYM_KEY_FILE).",
+        ),
+    ] = None,
     lake: Lake = None,
     raw: Raw = None,
     enriched: Enriched = None,
@@ -105,12 +115,21 @@ def etl(
     Example: telelake etl --lake ./lake --since 2026-11-01 --until 2026-11-07
     """
     from telelake.console import etl_with_progress, print_etl_summary
+    from telelake.etl.pseudonyms import from_settings
     from telelake.etl.runner import plan
     from telelake.lake.layout import parse_date
     from telelake.lake.manifest import check_zone
     from telelake.lake.storage import open_store
 
-    settings = resolve_settings(config, lake=lake, raw=raw, enriched=enriched, timezone=timezone)
+    settings = resolve_settings(
+        config,
+        lake=lake,
+        raw=raw,
+        enriched=enriched,
+        timezone=timezone,
+        pseudonymize=pseudonymize,
+    )
+    pseudonyms = from_settings(settings)  # one-line ConfigError without a key
     raw_store, enriched_store = open_store(settings.raw_url), open_store(settings.enriched_url)
     check_zone(raw_store, settings.timezone)
     days = plan(
@@ -127,7 +146,9 @@ def etl(
             "(use --all to rebuild everything)"
         )
         return
-    summary = etl_with_progress(raw_store, enriched_store, days, settings.zone)
+    summary = etl_with_progress(
+        raw_store, enriched_store, days, settings.zone, pseudonyms=pseudonyms
+    )
     print_etl_summary(summary, settings.enriched_url)
 
 
@@ -190,4 +211,9 @@ def demo(
     from telelake.analytics.reports import REPORTS
     from telelake.cli.report import print_reports
 
-    print_reports(settings, list(REPORTS), Path(lake) / "report.html", max_rows=12)
+    # The terminal gets the original four; the page holds every report.
+    print_reports(settings, list(REPORTS[:4]), Path(lake) / "report.html", max_rows=12)
+    stderr.print(
+        f"{len(REPORTS) - 4} more reports in {Path(lake) / 'report.html'} "
+        "(list them: telelake report --list)"
+    )

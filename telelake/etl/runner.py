@@ -20,14 +20,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from telelake.errors import UsageError
+from telelake.errors import ConfigError, UsageError
 from telelake.etl import schema
+from telelake.etl.pseudonyms import Pseudonymizer
 from telelake.etl.transform import collect, to_arrow
-from telelake.lake.changes import clear_dirty, dirty_dates, mark_dirty
-from telelake.lake.layout import RAW_PREFIX, date_of_key, partition_dir, table_key
+from telelake.lake.changes import dirty_dates, finish_build, mark_dirty, start_build
+from telelake.lake.layout import (
+    RAW_PREFIX,
+    STATE_PREFIX,
+    date_of_key,
+    partition_dir,
+    table_key,
+)
 from telelake.lake.storage import Store
 
 log = logging.getLogger("telelake.etl")
@@ -122,15 +130,28 @@ def _parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def build_partition(raw: Store, enriched: Store, day: date, zone: ZoneInfo) -> PartitionResult:
-    """Rebuild every table's partition of ``day`` from the raw objects of ``day``."""
-    # Cleared before listing: an update stored after the listing re-marks the
-    # date, so the next run picks it up (see lake/changes.py).
-    clear_dirty(raw, day)
+def build_partition(
+    raw: Store,
+    enriched: Store,
+    day: date,
+    zone: ZoneInfo,
+    pseudonyms: Pseudonymizer | None = None,
+) -> PartitionResult:
+    """Rebuild every table's partition of ``day`` from the raw objects of ``day``.
+
+    With ``pseudonyms``, user ids and names are replaced before anything is
+    written (see etl/pseudonyms.py), so no file ever holds the real ones.
+    """
+    # The change marker is cleared before listing: an update stored after the
+    # listing re-marks the date, so the next run picks it up; and the building
+    # marker keeps the date changed if this process dies (see lake/changes.py).
+    start_build(raw, day)
     try:
         keys = [k for k in raw.list(partition_dir(RAW_PREFIX, day)) if k.endswith(".json")]
         tables = collect(zip(keys, raw.read_many(keys), strict=True))
         arrow = to_arrow(tables, zone)
+        if pseudonyms is not None:
+            arrow = pseudonyms.apply(arrow)
         rows: dict[str, int] = {}
         for name, table in arrow.items():
             key = table_key(name, day)
@@ -142,6 +163,7 @@ def build_partition(raw: Store, enriched: Store, day: date, zone: ZoneInfo) -> P
     except BaseException:
         mark_dirty(raw, day)
         raise
+    finish_build(raw, day)
     for reject in tables.rejects:
         log.info("set aside %s: %s", reject["raw_key"], reject["reason"])
     return PartitionResult(
@@ -154,6 +176,51 @@ def build_partition(raw: Store, enriched: Store, day: date, zone: ZoneInfo) -> P
     )
 
 
+PSEUDONYMS_KEY = f"{STATE_PREFIX}/pseudonyms.json"
+
+
+def check_pseudonyms(enriched: Store, pseudonyms: Pseudonymizer | None) -> None:
+    """Refuse to mix real ids and pseudonyms, or two keys, in one enriched layer.
+
+    The first build records the setting in the enriched layer; a later build
+    with another one would leave some partitions with real ids (or with
+    pseudonyms that no longer join). Changing it means rebuilding the layer,
+    which is a pure function of the raw layer.
+    """
+    wanted: dict[str, object] = {"pseudonymized": pseudonyms is not None}
+    if pseudonyms is not None:
+        wanted["key_id"] = pseudonyms.key_id
+    try:
+        recorded = orjson.loads(enriched.read(PSEUDONYMS_KEY))
+    except FileNotFoundError:
+        has_partitions = any(enriched.list_dirs(table) for table in schema.TABLES)
+        recorded = {"pseudonymized": False} if has_partitions else None
+        if recorded is None or not wanted["pseudonymized"]:
+            enriched.replace(PSEUDONYMS_KEY, orjson.dumps(wanted))
+            return
+    except orjson.JSONDecodeError:
+        raise ConfigError(f"{enriched.url}/{PSEUDONYMS_KEY} is not valid JSON") from None
+    if recorded == wanted:
+        return
+    hint = (
+        f"to change it, delete {enriched.url} and rebuild it with `telelake etl --all`"
+        " (the raw layer is untouched)"
+    )
+    if recorded.get("pseudonymized") and not wanted["pseudonymized"]:
+        raise ConfigError(
+            f"the enriched layer at {enriched.url} holds pseudonyms: pass --pseudonymize "
+            f"(or TELELAKE_PSEUDONYMIZE=1) with the same key; {hint}"
+        )
+    if not recorded.get("pseudonymized"):
+        raise ConfigError(
+            f"the enriched layer at {enriched.url} holds real user ids; {hint} --pseudonymize"
+        )
+    raise ConfigError(
+        f"the enriched layer at {enriched.url} was pseudonymised with another key "
+        f"(key id {recorded.get('key_id')}, yours is {wanted.get('key_id')}); {hint}"
+    )
+
+
 def run(
     raw: Store,
     enriched: Store,
@@ -161,10 +228,13 @@ def run(
     zone: ZoneInfo,
     progress: Callable[[PartitionResult], None] | None = None,
     workers: int | None = None,
+    pseudonyms: Pseudonymizer | None = None,
 ) -> EtlSummary:
     """Build ``days``; each build is independent and atomic, so they may run in parallel."""
     summary = EtlSummary()
-    for result in _built(raw, enriched, days, zone, workers):
+    if days:
+        check_pseudonyms(enriched, pseudonyms)
+    for result in _built(raw, enriched, days, zone, workers, pseudonyms):
         summary.partitions.append(result)
         if progress is not None:
             progress(result)
@@ -173,7 +243,12 @@ def run(
 
 
 def _built(
-    raw: Store, enriched: Store, days: list[date], zone: ZoneInfo, workers: int | None
+    raw: Store,
+    enriched: Store,
+    days: list[date],
+    zone: ZoneInfo,
+    workers: int | None,
+    pseudonyms: Pseudonymizer | None,
 ) -> Iterator[PartitionResult]:
     """Results of building ``days``, in the order they finish.
 
@@ -184,12 +259,14 @@ def _built(
     count = min(workers or os.cpu_count() or 1, len(days))
     if count < 2 or len(days) < PARALLEL_MIN_DATES:
         for day in days:
-            yield build_partition(raw, enriched, day, zone)
+            yield build_partition(raw, enriched, day, zone, pseudonyms)
         return
     # spawn, not fork: the caller may hold threads (the webhook's pool, a
     # progress bar) and forking those is unsafe.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        futures = [pool.submit(build_partition, raw, enriched, day, zone) for day in days]
+        futures = [
+            pool.submit(build_partition, raw, enriched, day, zone, pseudonyms) for day in days
+        ]
         for future in as_completed(futures):
             yield future.result()

@@ -7,13 +7,18 @@ objects. Together that ordering means an update is either in the listing of
 the build that cleared its marker, or its marker is re-created after that
 clear, so no change is ever missed (DESIGN §3.6); at worst a date is rebuilt
 once more than needed.
+
+A build that dies between clearing the marker and writing its files (kill -9,
+a power cut, a Lambda timeout) must not lose the change either: before
+clearing, the build leaves a "building" marker that only a finished build
+removes, and a date with either marker counts as changed.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from telelake.lake.layout import DIRTY_PREFIX, date_of_key, dirty_key
+from telelake.lake.layout import BUILDING_PREFIX, DIRTY_PREFIX, building_key, date_of_key, dirty_key
 from telelake.lake.storage import Store
 
 
@@ -25,12 +30,21 @@ def mark_dirty(store: Store, day: date) -> None:
 
 
 def dirty_dates(store: Store) -> list[date]:
-    """Dates whose raw partition changed since their last build, oldest first."""
-    days = {date_of_key(name) for name in store.list_dirs(DIRTY_PREFIX)}
-    days |= {date_of_key(key) for key in store.list(DIRTY_PREFIX)}
+    """Dates whose raw partition changed since their last (finished) build, oldest first."""
+    days: set[date | None] = set()
+    for prefix in (DIRTY_PREFIX, BUILDING_PREFIX):
+        days |= {date_of_key(name) for name in store.list_dirs(prefix)}
+        days |= {date_of_key(key) for key in store.list(prefix)}
     return sorted(day for day in days if day is not None)
 
 
-def clear_dirty(store: Store, day: date) -> None:
-    """Forget the marker of ``day``; call before listing the partition to rebuild."""
+def start_build(store: Store, day: date) -> None:
+    """Call before listing ``day`` to rebuild it: swaps its change marker for a
+    "building" one, so a build that dies keeps the date changed."""
+    store.replace(building_key(day), b"")
     store.delete(dirty_key(day))
+
+
+def finish_build(store: Store, day: date) -> None:
+    """Call once every file of ``day``'s build is written."""
+    store.delete(building_key(day))

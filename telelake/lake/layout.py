@@ -20,6 +20,7 @@ RAW_PREFIX = "telegram"
 # Bookkeeping lives under a name no table or engine location uses.
 STATE_PREFIX = "_telelake"
 DIRTY_PREFIX = f"{STATE_PREFIX}/dirty"
+BUILDING_PREFIX = f"{STATE_PREFIX}/building"
 PARQUET_FILE = "part-00000.parquet"
 
 _PARTITION = re.compile(r"(?:^|/)context_date=(\d{4}-\d{2}-\d{2})(?:/|$)")
@@ -57,6 +58,11 @@ def raw_conflict_key(update_id: int, day: date, body: bytes) -> str:
 def dirty_key(day: date) -> str:
     """Marker saying the raw partition of ``day`` changed since its last build."""
     return f"{DIRTY_PREFIX}/context_date={day.isoformat()}"
+
+
+def building_key(day: date) -> str:
+    """Marker saying a build of ``day`` started and has not finished (or died)."""
+    return f"{BUILDING_PREFIX}/context_date={day.isoformat()}"
 
 
 def table_key(table: str, day: date) -> str:

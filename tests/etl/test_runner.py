@@ -163,6 +163,42 @@ def test_a_crash_mid_build_keeps_the_old_partition_readable_and_a_rerun_complete
     assert [r["text"] for r in lake.messages(DAY1)] == ["old", "new"]
 
 
+KILLED_MID_BUILD = """
+import os, signal, sys
+from datetime import date
+from zoneinfo import ZoneInfo
+from telelake.etl.runner import build_partition
+from telelake.lake.storage import LocalStore
+
+class Dies(LocalStore):
+    def replace(self, key, data):
+        os.kill(os.getpid(), signal.SIGKILL)  # no except/finally runs: as a power cut
+
+raw, enriched = sys.argv[1], sys.argv[2]
+build_partition(LocalStore(raw), Dies(enriched), date.fromisoformat(sys.argv[3]), ZoneInfo("UTC"))
+"""
+
+
+def test_a_build_killed_mid_write_is_built_by_the_next_default_run(lake: Lake) -> None:
+    import subprocess
+    import sys
+
+    lake.send(body(1, 1, DAY1, "old"))
+    lake.etl()
+    lake.send(body(2, 2, DAY1, "new"))
+    died = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_BUILD, lake.raw.url, lake.enriched.url, str(DAY1)],
+        capture_output=True,
+        timeout=60,
+    )
+    assert died.returncode == -9, died.stderr
+    assert [r["text"] for r in lake.messages(DAY1)] == ["old"]
+    assert plan(lake.raw, lake.enriched) == [DAY1]  # the change is not forgotten
+    lake.etl()
+    assert [r["text"] for r in lake.messages(DAY1)] == ["old", "new"]
+    assert plan(lake.raw, lake.enriched) == []
+
+
 def test_readers_never_see_a_half_written_partition(lake: Lake) -> None:
     lake.send(*[body(i, i, DAY1, "x" * 200) for i in range(1, 400)])
     lake.etl()

@@ -9,8 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telelake.lake.changes import clear_dirty, dirty_dates, mark_dirty
+from telelake.lake.changes import dirty_dates, finish_build, mark_dirty, start_build
 from telelake.lake.storage import LocalStore
+
+
+def clear_dirty(store: LocalStore, day: date) -> None:
+    """What a build that finishes does to the markers of its date."""
+    start_build(store, day)
+    finish_build(store, day)
 
 
 def test_mark_list_clear(tmp_path: Path) -> None:
@@ -43,6 +49,17 @@ def test_markers_are_not_update_objects_and_survive_a_new_store(tmp_path: Path) 
     mark_dirty(store, date(2024, 1, 1))
     assert store.list("telegram") == ["telegram/context_date=2024-01-01/1.json"]
     assert dirty_dates(LocalStore(tmp_path)) == [date(2024, 1, 1)]
+
+
+def test_a_build_that_dies_before_finishing_leaves_its_date_changed(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    mark_dirty(store, date(2024, 1, 1))
+    start_build(store, date(2024, 1, 1))  # ... and the process is killed here
+    assert dirty_dates(LocalStore(tmp_path)) == [date(2024, 1, 1)]
+    mark_dirty(store, date(2024, 1, 1))  # an update arriving meanwhile: still one date
+    start_build(store, date(2024, 1, 1))
+    finish_build(store, date(2024, 1, 1))
+    assert dirty_dates(store) == []
 
 
 def test_clearing_everything_leaves_no_marker_folders(tmp_path: Path) -> None:

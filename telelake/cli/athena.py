@@ -10,7 +10,7 @@ from telelake.cli.app import ConfigFile, Enriched, Lake, app, resolve_settings
 from telelake.errors import UsageError
 
 
-@app.command("athena-ddl")
+@app.command("athena-ddl", rich_help_panel="Query and report")
 def athena_ddl(
     database: Annotated[str, typer.Option(help="Glue database the tables go in.")] = "telelake",
     since: Annotated[

@@ -47,7 +47,7 @@ bot = typer.Typer(
     ),
     no_args_is_help=True,
 )
-app.add_typer(bot, name="bot")
+app.add_typer(bot, name="bot", rich_help_panel="Collect")
 
 AllowedUpdates = Annotated[
     str | None,
@@ -220,7 +220,7 @@ PollTimeout = Annotated[
 ]
 
 
-@app.command()
+@app.command(rich_help_panel="Collect")
 def poll(
     allowed: AllowedUpdates = None,
     with_members: WithMembers = False,
@@ -252,7 +252,7 @@ def _check_timeout(seconds: int) -> None:
         raise UsageError("--poll-timeout must be between 0 and 50 seconds")
 
 
-@app.command("run")
+@app.command("run", rich_help_panel="Collect")
 def run_bot(
     webhook_url: Annotated[
         str | None,

@@ -31,7 +31,7 @@ Pseudonymize = Annotated[
 ]
 
 
-@app.command("import")
+@app.command("import", rich_help_panel="Collect")
 def import_export(
     file: Annotated[
         Path, typer.Argument(help="result.json of a Telegram Desktop export (JSON format).")
@@ -69,7 +69,7 @@ def import_export(
     print_import_summary(summary, settings.raw_url)
 
 
-@app.command()
+@app.command(rich_help_panel="Your data")
 def forget(
     user_id: Annotated[
         int, typer.Option("--user-id", help="Telegram user id of the person to erase.")

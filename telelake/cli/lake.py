@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +27,7 @@ from telelake.errors import StorageError, UsageError
 log = logging.getLogger("telelake")
 
 
-@app.command()
+@app.command(rich_help_panel="Collect")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
@@ -71,6 +72,10 @@ def serve(
 
     webhook = create_app(Ingestor(settings, store), path=path, extra_routes=report_routes(settings))
     log.info("raw layer %s; listening on http://%s:%s%s", settings.raw_url, host, port, path)
+    # uvicorn re-raises the SIGTERM/SIGINT it caught once it has shut down
+    # gracefully; a no-op handler underneath makes that a clean exit 0.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda signum, frame: None)
     uvicorn.run(
         webhook,
         host=host,
@@ -83,9 +88,10 @@ def serve(
         log_config=None,
         server_header=False,
     )
+    log.info("stopped; everything acknowledged is in %s", settings.raw_url)
 
 
-@app.command()
+@app.command(rich_help_panel="Query and report")
 def etl(
     day: Annotated[str | None, typer.Option("--date", help="Build this date (YYYY-MM-DD).")] = None,
     since: Annotated[str | None, typer.Option(help="First date of a range to build.")] = None,
@@ -152,7 +158,7 @@ def etl(
     print_etl_summary(summary, settings.enriched_url)
 
 
-@app.command()
+@app.command(rich_help_panel="Query and report")
 def query(
     sql: Annotated[str, typer.Argument(help="The SQL to run; '-' reads it from stdin.")],
     dialect: Annotated[
@@ -185,7 +191,7 @@ def query(
     write_result(result, output, sys.stdout, max_rows=max_rows if output == "table" else None)
 
 
-@app.command()
+@app.command(rich_help_panel="Start here")
 def demo(
     lake: Annotated[
         str, typer.Option(help="Where the demo lake goes (emptied first if it is a demo lake).")

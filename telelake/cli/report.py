@@ -12,7 +12,7 @@ from telelake.cli.app import ConfigFile, Enriched, Lake, Raw, app, resolve_setti
 from telelake.config import Settings
 
 
-@app.command()
+@app.command(rich_help_panel="Query and report")
 def report(
     html: Annotated[
         Path | None,
@@ -38,10 +38,12 @@ def report(
     enriched: Enriched = None,
     config: ConfigFile = None,
 ) -> None:
-    """Run the built-in reports: the original four (messages per day, per user per
-    day, average length, hour x weekday x week), then daily active posters,
-    content types, top posters, a local-time heatmap, members joining and
-    leaving, replies and response time, reactions. `--list` names them all.
+    """Run the built-in reports (the original four first); --html writes a dashboard.
+
+    The original four: messages per day, per user per day, average length, hour
+    x weekday x week; then daily active posters, content types, top posters, a
+    local-time heatmap, members joining and leaving, replies and response time,
+    reactions. `--list` names them all.
 
     The HTML page and the PNGs always hold every report; --name picks what is
     printed.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -10,9 +9,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import fake_bot_api
 import httpx
 import orjson
 import pyarrow.parquet as pq
@@ -21,19 +20,6 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _fake_module() -> ModuleType:
-    """tests/telegram/fake_bot_api.py, loaded by path (tests are not a package)."""
-    if "fake_bot_api" not in sys.modules:
-        path = REPO_ROOT / "tests" / "telegram" / "fake_bot_api.py"
-        spec = importlib.util.spec_from_file_location("fake_bot_api", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["fake_bot_api"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["fake_bot_api"]
-
-
-fake_bot_api = _fake_module()
 make_update = fake_bot_api.make_update
 DAY = 86_400
 START = 1_764_000_000  # 2025-11-24 16:00 UTC

@@ -13,7 +13,6 @@ command cannot skip this check.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -24,9 +23,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import fake_bot_api
 import httpx
 import orjson
 import pytest
@@ -37,19 +36,6 @@ from telelake.cli import app
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _fake_module() -> ModuleType:
-    """tests/telegram/fake_bot_api.py, loaded by path (tests are not a package)."""
-    if "fake_bot_api" not in sys.modules:
-        path = REPO_ROOT / "tests" / "telegram" / "fake_bot_api.py"
-        spec = importlib.util.spec_from_file_location("fake_bot_api", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["fake_bot_api"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["fake_bot_api"]
-
-
-fake_bot_api = _fake_module()
 make_update = fake_bot_api.make_update
 TOKEN: str = fake_bot_api.TOKEN
 SECRET = "whsec-Q7mN2pR8vX4kL9tY3bH6jD1fG5sA0zWc"

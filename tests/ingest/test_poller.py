@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import fake_bot_api
 import orjson
 import pytest
 
@@ -20,20 +18,6 @@ from telelake.ingest.poller import Poller
 from telelake.lake.storage import LocalStore
 from telelake.telegram.botapi import BotApi, WebhookActiveError
 
-
-def _fake_module() -> ModuleType:
-    """tests/telegram/fake_bot_api.py, loaded by path (tests are not a package)."""
-    if "fake_bot_api" not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "telegram" / "fake_bot_api.py"
-        spec = importlib.util.spec_from_file_location("fake_bot_api", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["fake_bot_api"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["fake_bot_api"]
-
-
-fake_bot_api = _fake_module()
 make_update = fake_bot_api.make_update
 
 

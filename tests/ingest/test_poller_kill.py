@@ -9,7 +9,6 @@ was never told to forget an update that was not stored.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import signal
@@ -18,28 +17,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import fake_bot_api
 import orjson
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-
-def _fake_module() -> ModuleType:
-    """tests/telegram/fake_bot_api.py, loaded by path (tests are not a package)."""
-    if "fake_bot_api" not in sys.modules:
-        path = REPO_ROOT / "tests" / "telegram" / "fake_bot_api.py"
-        spec = importlib.util.spec_from_file_location("fake_bot_api", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["fake_bot_api"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["fake_bot_api"]
-
-
-fake_bot_api = _fake_module()
 
 TOTAL = 2400
 KILLS = 5

@@ -7,8 +7,9 @@ per update as ingest does, then measures, each in a fresh child process (so
 its peak memory is its own), on the same warm files:
 
 - floor: list, read every object's bytes and parse its JSON, in one process;
-- telelake, in-process: ``etl.runner.run`` over every date (dates spread over
-  the cores when there are four or more);
+- telelake, in-process: ``etl.runner.run`` over every date (with four or more
+  dates this process builds dates while a worker per other core starts, then
+  takes dates from the same list: etl/workers.py);
 - ``telelake etl --all``: the whole command, start-up included;
 - original (at 10k only): the original design's algorithm, re-implemented
   faithfully: for each object read it, parse it, keep the eight seed columns

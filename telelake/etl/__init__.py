@@ -2,5 +2,6 @@
 
 ``schema`` declares the tables, ``transform`` is a pure function from raw
 objects to Arrow tables, ``runner`` decides which dates to build and writes
-each partition atomically.
+each partition atomically, ``workers`` spreads the dates of a big run over
+the cores.
 """

@@ -65,7 +65,7 @@ ENVELOPE_FIELDS = frozenset(
 # 9999-12-31: later dates fit no engine's timestamp type.
 MAX_DATE = 253_402_300_799
 
-_EDITED_KINDS = frozenset({"edited_message", "edited_channel_post"})
+EDITED_KINDS = frozenset({"edited_message", "edited_channel_post"})
 
 
 class ServiceRow(TypedDict):
@@ -109,6 +109,10 @@ def is_service(message: dict[str, Any]) -> bool:
 
 
 def _identity(update: Update, message: dict[str, Any]) -> tuple[int, int, int]:
+    return _identity_of(message)
+
+
+def _identity_of(message: dict[str, Any]) -> tuple[int, int, int]:
     chat_id = as_int(as_dict(message.get("chat")).get("id"))
     message_id = as_int(message.get("message_id"))
     date = as_int(message.get("date"))
@@ -130,7 +134,7 @@ def version_rank(update: Update, message: dict[str, Any]) -> tuple[int, int, int
     original, then the later update."""
     edited = as_int(message.get("edit_date")) or 0
     received = 0 if is_imported(update.update_id) else 1
-    return (received, edited, 1 if update.kind in _EDITED_KINDS else 0, update.update_id)
+    return (received, edited, 1 if update.kind in EDITED_KINDS else 0, update.update_id)
 
 
 def _utf16_slice(text: str, encoded: bytes | None, offset: int, length: int) -> str | None:
@@ -196,55 +200,106 @@ def _forward(message: dict[str, Any]) -> tuple[str | None, int | None, int | Non
     return None, None, None, None
 
 
+# The ``telegram`` columns a message row holds, in schema order; the derived
+# timestamps (sent_at, sent_at_local, edited_at) are computed per column later.
+MESSAGE_COLUMNS = (
+    "message_id", "user_id", "user_is_bot", "user_first_name", "chat_id", "chat_type", "text",
+    "date", "update_id", "update_kind", "edit_date", "user_last_name", "user_username",
+    "user_language_code", "sender_chat_id", "sender_chat_title", "chat_title", "chat_username",
+    "content_type", "caption", "text_length", "reply_to_message_id", "message_thread_id",
+    "is_topic_message", "forward_origin_type", "forward_from_user_id", "forward_from_chat_id",
+    "forward_date", "media_group_id", "via_bot_id", "hashtags", "mentions", "urls",
+)  # fmt: skip
+
+MessageValues = tuple[Any, ...]
+_NO_ENTITIES: dict[str, list[str]] = {"hashtags": [], "mentions": [], "urls": []}
+
+
+def id_of(value: Any) -> int | None:
+    # as_int(as_dict(value).get("id")) in one call: the hot path reads many ids.
+    if type(value) is dict:
+        found = value.get("id")
+        if type(found) is int:
+            return found
+    return None
+
+
+def message_values(update_id: int, kind: str, message: dict[str, Any]) -> MessageValues:
+    """The ``telegram`` row of one message version as a tuple in ``MESSAGE_COLUMNS`` order.
+
+    The ETL's hot path (one call per message): values are read with exact type
+    checks, which for parsed JSON (int, str, bool, dict, list and None only)
+    mean what ``as_int``/``as_str``/``as_bool`` mean. Timestamps are added later.
+    """
+    chat_id, message_id, date = _identity_of(message)
+    get = message.get
+    chat: dict[str, Any] = message["chat"]  # a dict: _identity_of checked it
+    sender = get("from")
+    if type(sender) is not dict:
+        sender = {}
+    sender_chat = get("sender_chat")
+    if type(sender_chat) is not dict:
+        sender_chat = {}
+    text = get("text")
+    if type(text) is not str:
+        text = None
+    caption = get("caption")
+    if type(caption) is not str:
+        caption = None
+    entities = get("entities")
+    found = entity_values(text, entities) if text and entities else _NO_ENTITIES
+    if caption:
+        found = {name: list(values) for name, values in found.items()}
+        for name, values in entity_values(caption, get("caption_entities")).items():
+            found[name].extend(values)
+    elif found is _NO_ENTITIES:
+        found = {"hashtags": [], "mentions": [], "urls": []}
+    if "forward_origin" in message or "forward_date" in message:
+        origin, fwd_user, fwd_chat, fwd_date = _forward(message)
+    else:
+        origin = fwd_user = fwd_chat = fwd_date = None
+    is_bot = sender.get("is_bot")
+    return (
+        message_id,
+        id_of(sender),
+        is_bot if type(is_bot) is bool else None,
+        as_str(sender.get("first_name")),
+        chat_id,
+        as_str(chat.get("type")),
+        text,
+        date,
+        update_id,
+        kind,
+        as_int(get("edit_date")),
+        as_str(sender.get("last_name")),
+        as_str(sender.get("username")),
+        as_str(sender.get("language_code")),
+        id_of(sender_chat),
+        as_str(sender_chat.get("title")),
+        as_str(chat.get("title")),
+        as_str(chat.get("username")),
+        content_type(message) or ("caption" if caption else "empty"),
+        caption,
+        len(text) if text is not None else None,
+        as_int(as_dict(get("reply_to_message")).get("message_id")),
+        as_int(get("message_thread_id")),
+        get("is_topic_message") is True,
+        origin,
+        fwd_user,
+        fwd_chat,
+        fwd_date,
+        as_str(get("media_group_id")),
+        id_of(get("via_bot")),
+        found["hashtags"],
+        found["mentions"],
+        found["urls"],
+    )
+
+
 def message_row(update: Update, message: dict[str, Any]) -> dict[str, Any]:
     """The ``telegram`` row of one message version (timestamps are added later)."""
-    chat_id, message_id, date = _identity(update, message)
-    chat = as_dict(message.get("chat"))
-    sender = as_dict(message.get("from"))
-    sender_chat = as_dict(message.get("sender_chat"))
-    text = as_str(message.get("text"))
-    caption = as_str(message.get("caption"))
-    entities = entity_values(text, message.get("entities"))
-    if caption:
-        for name, values in entity_values(caption, message.get("caption_entities")).items():
-            entities[name].extend(values)
-    origin, fwd_user, fwd_chat, fwd_date = _forward(message)
-    reply = as_dict(message.get("reply_to_message"))
-    return {
-        "message_id": message_id,
-        "user_id": as_int(sender.get("id")),
-        "user_is_bot": as_bool(sender.get("is_bot")),
-        "user_first_name": as_str(sender.get("first_name")),
-        "chat_id": chat_id,
-        "chat_type": as_str(chat.get("type")),
-        "text": text,
-        "date": date,
-        "update_id": update.update_id,
-        "update_kind": update.kind,
-        "edit_date": as_int(message.get("edit_date")),
-        "user_last_name": as_str(sender.get("last_name")),
-        "user_username": as_str(sender.get("username")),
-        "user_language_code": as_str(sender.get("language_code")),
-        "sender_chat_id": as_int(sender_chat.get("id")),
-        "sender_chat_title": as_str(sender_chat.get("title")),
-        "chat_title": as_str(chat.get("title")),
-        "chat_username": as_str(chat.get("username")),
-        "content_type": content_type(message) or ("caption" if caption else "empty"),
-        "caption": caption,
-        "text_length": len(text) if text is not None else None,
-        "reply_to_message_id": as_int(reply.get("message_id")),
-        "message_thread_id": as_int(message.get("message_thread_id")),
-        "is_topic_message": message.get("is_topic_message") is True,
-        "forward_origin_type": origin,
-        "forward_from_user_id": fwd_user,
-        "forward_from_chat_id": fwd_chat,
-        "forward_date": fwd_date,
-        "media_group_id": as_str(message.get("media_group_id")),
-        "via_bot_id": as_int(as_dict(message.get("via_bot")).get("id")),
-        "hashtags": entities["hashtags"],
-        "mentions": entities["mentions"],
-        "urls": entities["urls"],
-    }
+    values = message_values(update.update_id, update.kind, message)
+    return dict(zip(MESSAGE_COLUMNS, values, strict=True))
 
 
 def service_rows(update: Update, message: dict[str, Any]) -> list[ServiceRow]:

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import io
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -27,7 +25,8 @@ import pyarrow.parquet as pq
 from telelake.errors import ConfigError, UsageError
 from telelake.etl import schema
 from telelake.etl.pseudonyms import Pseudonymizer
-from telelake.etl.transform import collect, to_arrow
+from telelake.etl.transform import collect, no_cyclic_gc, to_arrow
+from telelake.etl.workers import WorkerError, WorkerPool
 from telelake.lake.changes import dirty_dates, finish_build, mark_dirty, start_build
 from telelake.lake.layout import (
     RAW_PREFIX,
@@ -148,8 +147,13 @@ def build_partition(
     start_build(raw, day)
     try:
         keys = [k for k in raw.list(partition_dir(RAW_PREFIX, day)) if k.endswith(".json")]
-        tables = collect(zip(keys, raw.read_many(keys), strict=True))
-        arrow = to_arrow(tables, zone)
+        with no_cyclic_gc():
+            tables = collect(zip(keys, raw.read_many(keys), strict=True))
+            rejects, duplicates = tables.rejects, tables.duplicates
+            arrow = to_arrow(tables, zone)
+            # Freed here, not later: the first collection after the collector
+            # resumes would otherwise scan every row object once more.
+            del tables
         if pseudonyms is not None:
             arrow = pseudonyms.apply(arrow)
         rows: dict[str, int] = {}
@@ -164,15 +168,15 @@ def build_partition(
         mark_dirty(raw, day)
         raise
     finish_build(raw, day)
-    for reject in tables.rejects:
+    for reject in rejects:
         log.info("set aside %s: %s", reject["raw_key"], reject["reason"])
     return PartitionResult(
         day=day,
         raw_objects=len(keys),
         rows=rows,
-        duplicates=tables.duplicates,
-        rejected=len(tables.rejects),
-        reject_reasons=tuple(f"{r['raw_key']}: {r['reason']}" for r in tables.rejects),
+        duplicates=duplicates,
+        rejected=len(rejects),
+        reject_reasons=tuple(f"{r['raw_key']}: {r['reason']}" for r in rejects),
     )
 
 
@@ -249,24 +253,38 @@ def _built(
     zone: ZoneInfo,
     workers: int | None,
     pseudonyms: Pseudonymizer | None,
+    *,
+    parent_builds: bool = True,
 ) -> Iterator[PartitionResult]:
     """Results of building ``days``, in the order they finish.
 
     Building is CPU-bound Python (JSON parsing, row building), so a run of
     many dates spreads them over processes, one per core by default; a daily
     run of one or two dates stays in this process and pays no start-up.
+    This process builds too (it has everything imported already), taking dates
+    from the same list as the workers while they start (see ``WorkerPool``).
     """
     count = min(workers or os.cpu_count() or 1, len(days))
     if count < 2 or len(days) < PARALLEL_MIN_DATES:
         for day in days:
             yield build_partition(raw, enriched, day, zone, pseudonyms)
         return
-    # spawn, not fork: the caller may hold threads (the webhook's pool, a
-    # progress bar) and forking those is unsafe.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-        futures = [
-            pool.submit(build_partition, raw, enriched, day, zone, pseudonyms) for day in days
-        ]
-        for future in as_completed(futures):
-            yield future.result()
+    spawned = count - 1 if parent_builds else count
+    with WorkerPool(_build_day, (raw, enriched, zone, pseudonyms), days, spawned) as pool:
+        while parent_builds:
+            mine = pool.take()
+            if mine is None:
+                break
+            yield build_partition(raw, enriched, mine, zone, pseudonyms)
+            yield from pool.finished(block=False)
+        pool.no_more_starts()
+        yield from pool.finished(block=True)
+        if pool.left():
+            raise WorkerError(f"no ETL worker process could start; {pool.left()} date(s) not built")
+
+
+def _build_day(
+    raw: Store, enriched: Store, zone: ZoneInfo, pseudonyms: Pseudonymizer | None, day: date
+) -> PartitionResult:
+    """:func:`build_partition` with the date last, as ``WorkerPool`` calls it."""
+    return build_partition(raw, enriched, day, zone, pseudonyms)

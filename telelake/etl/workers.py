@@ -1,0 +1,210 @@
+"""Worker processes that build dates beside the calling process, which builds too.
+
+A run of many dates is CPU-bound Python, so it uses every core. Starting a
+worker (spawning an interpreter, importing pyarrow) takes a few hundred
+milliseconds, as long as building several dates, so nobody waits for it:
+the calling process starts building at once, and each worker takes dates
+from the same list only once it has started. A run that ends before a worker
+is ready stops that worker without giving it anything (a small run costs no
+more than building in one process). Each date is still built whole by
+exactly one process, with its own markers and atomic replaces (runner.py);
+workers only receive dates and send back what they built.
+
+Workers are spawned, not forked: the caller may hold threads (the webhook's
+pool, a progress bar) and forking those is unsafe.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from datetime import date
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+R = TypeVar("R")
+
+log = logging.getLogger("telelake.etl")
+
+_READY = "ready"
+_OK = "ok"
+_ERROR = "error"
+_DONE = "done"
+_GONE = "gone"
+
+
+class WorkerError(RuntimeError):
+    """A worker process ended without answering (killed, out of memory, failed to start)."""
+
+
+def _serve(conn: Connection, build: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """A worker's life: say it is ready (imports done), then build the dates it is sent."""
+    conn.send((_READY, None))
+    while True:
+        day = conn.recv()
+        if day is None:
+            return
+        try:
+            reply: tuple[str, Any] = (_OK, build(*args, day))
+        except Exception as exc:  # sent to the caller, who raises it
+            reply = (_ERROR, exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:  # a result or error that does not pickle
+            conn.send((_ERROR, WorkerError(f"building {day}: {type(exc).__name__}: {exc}")))
+        if reply[0] == _ERROR:
+            return
+
+
+class _Worker:
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.ready = False
+        self.cancelled = False
+
+
+class WorkerPool(Generic[R]):
+    """``count`` worker processes running ``build(*args, day)`` over a shared list of dates.
+
+    The caller takes dates from the same list with :meth:`take` and builds
+    them itself; :meth:`finished` yields what the workers built (raising the
+    first error one of them hit).
+    """
+
+    def __init__(
+        self,
+        build: Callable[..., R],
+        args: tuple[Any, ...],
+        days: list[date],
+        count: int,
+    ) -> None:
+        self._build = build
+        self._args = args
+        self._pending: deque[date] = deque(days)
+        self._lock = threading.Lock()
+        self._results: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self._count = count
+        self._workers: list[_Worker] = []
+        self._threads: list[threading.Thread] = []
+        self._running = 0
+
+    def __enter__(self) -> WorkerPool[R]:
+        context = multiprocessing.get_context("spawn")
+        for _ in range(self._count):
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=_serve, args=(theirs, self._build, self._args), daemon=True
+            )
+            try:
+                process.start()
+            except OSError as exc:  # no process to be had: the others build
+                log.warning("could not start an ETL worker process: %s", exc)
+                ours.close()
+                theirs.close()
+                continue
+            theirs.close()
+            worker = _Worker(process, ours)
+            thread = threading.Thread(target=self._feed, args=(worker,), daemon=True)
+            self._workers.append(worker)
+            self._threads.append(thread)
+            self._running += 1
+            thread.start()
+        return self
+
+    def take(self) -> date | None:
+        """The next date nobody is building yet, or ``None`` when all are taken."""
+        with self._lock:
+            return self._pending.popleft() if self._pending else None
+
+    def no_more_starts(self) -> None:
+        """Stop the workers still starting if no date is left for them."""
+        with self._lock:
+            if self._pending:
+                return
+            # Nothing was sent to them: stopping one mid-import touches no file.
+            for worker in self._workers:
+                if not worker.ready and not worker.cancelled:
+                    worker.cancelled = True
+                    worker.process.terminate()
+
+    def finished(self, *, block: bool) -> Iterator[R]:
+        """What workers built since the last call; with ``block``, until all are done."""
+        while self._running:
+            try:
+                kind, value = self._results.get(block=block)
+            except queue.Empty:
+                return
+            if kind == _DONE:
+                self._running -= 1
+            elif kind == _GONE:
+                log.warning("%s; building its share in the other processes", value)
+            elif kind == _ERROR:
+                self._stop()
+                raise value
+            else:
+                yield value
+
+    def left(self) -> int:
+        """How many dates nobody took (all workers gone and the caller not building)."""
+        with self._lock:
+            return len(self._pending)
+
+    def _stop(self) -> None:
+        with self._lock:
+            self._pending.clear()
+
+    def _feed(self, worker: _Worker) -> None:
+        """One per worker: hand it a date whenever it is free, pass back its result."""
+        day: date | None = None
+        try:
+            worker.conn.recv()  # ready: imports done
+            while True:
+                with self._lock:
+                    if worker.cancelled:
+                        return
+                    worker.ready = True
+                    day = self._pending.popleft() if self._pending else None
+                worker.conn.send(day)
+                if day is None:
+                    return
+                kind, value = worker.conn.recv()
+                self._results.put((kind, value))
+                if kind == _ERROR:
+                    return
+        except (EOFError, OSError):
+            if not worker.cancelled:
+                doing = f"building {day}" if day is not None else "starting"
+                worker.process.join(timeout=1)
+                code = worker.process.exitcode
+                message = f"an ETL worker process died while {doing} (exit {code})"
+                # Dying before it was given a date loses nothing: others take its share.
+                self._results.put(
+                    (_GONE, message) if day is None else (_ERROR, WorkerError(message))
+                )
+        finally:
+            self._results.put((_DONE, None))
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        # Dates not started stay as they are (still changed: the next run builds
+        # them); builds under way finish, so no date is left half-done by us.
+        self._stop()
+        self.no_more_starts()
+        for thread in self._threads:
+            thread.join()
+        for worker in self._workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join()
+            worker.conn.close()

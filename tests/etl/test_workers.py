@@ -1,0 +1,177 @@
+"""Dates built in worker processes: same bytes, errors and dead workers reported, markers kept."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+
+from telelake.config import load_settings
+from telelake.errors import StorageError
+from telelake.etl import schema
+from telelake.etl.runner import _built, run
+from telelake.etl.workers import WorkerError
+from telelake.ingest.core import Ingestor
+from telelake.lake.changes import dirty_dates
+from telelake.lake.storage import LocalStore
+
+ZONE = ZoneInfo("UTC")
+DAYS = [date(2025, 11, d) for d in range(1, 7)]
+
+
+def _body(update_id: int, day: date, text: str) -> bytes:
+    payload = {
+        "message_id": update_id,
+        "from": {"id": 7, "is_bot": False, "first_name": "Bia"},
+        "chat": {"id": -100, "type": "group", "title": "G"},
+        "date": int(datetime(day.year, day.month, day.day, 9, tzinfo=UTC).timestamp()),
+        "text": text,
+    }
+    return orjson.dumps({"update_id": update_id, "message": payload})
+
+
+def _lake(root: Path) -> tuple[LocalStore, LocalStore]:
+    settings = load_settings({"lake": str(root)}, env={})
+    raw, enriched = LocalStore(settings.raw_url), LocalStore(settings.enriched_url)
+    ingestor = Ingestor(settings, raw)
+    for day in DAYS:
+        for i in range(4):
+            ingestor.accept(_body(1000 * day.day + i, day, f"{day} #{i} @ana"))
+    return raw, enriched
+
+
+def _parquet(enriched: LocalStore) -> dict[str, bytes]:
+    root = Path(enriched.url)
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*.parquet")}
+
+
+def test_dates_built_only_by_workers_match_a_sequential_run(tmp_path: Path) -> None:
+    raw, enriched = _lake(tmp_path / "workers")
+    # The calling process builds nothing: every date goes through a worker.
+    results = list(_built(raw, enriched, DAYS, ZONE, 2, None, parent_builds=False))
+    assert sorted(r.day for r in results) == DAYS
+    assert sum(r.rows[schema.MESSAGES] for r in results) == 4 * len(DAYS)
+    seq_raw, seq_enriched = _lake(tmp_path / "sequential")
+    run(seq_raw, seq_enriched, DAYS, ZONE, workers=1)
+    built = _parquet(enriched)
+    assert len(built) == 2 * len(DAYS)  # telegram + telegram_updates per date
+    assert built == _parquet(seq_enriched)
+    assert dirty_dates(raw) == []
+    assert multiprocessing.active_children() == []
+
+
+def test_a_run_shared_with_a_worker_builds_every_date_once(tmp_path: Path) -> None:
+    raw, enriched = _lake(tmp_path / "lake")
+    seen: list[date] = []
+    summary = run(raw, enriched, DAYS, ZONE, workers=2, progress=lambda p: seen.append(p.day))
+    assert sorted(seen) == DAYS  # each date reported once, whoever built it
+    assert [p.day for p in summary.partitions] == DAYS
+    assert summary.total(schema.MESSAGES) == 4 * len(DAYS)
+    assert dirty_dates(raw) == []
+    # A worker that got no date (the caller was faster) is stopped, not left behind.
+    assert multiprocessing.active_children() == []
+
+
+def test_an_error_in_a_worker_is_raised_and_its_date_stays_changed(tmp_path: Path) -> None:
+    raw, enriched = _lake(tmp_path / "lake")
+    # A file where the telegram table's folder must go: every write of it fails.
+    Path(enriched.url).mkdir(parents=True, exist_ok=True)
+    (Path(enriched.url) / schema.MESSAGES).write_bytes(b"not a folder")
+    with pytest.raises(StorageError, match=schema.MESSAGES):
+        list(_built(raw, enriched, DAYS, ZONE, 2, None, parent_builds=False))
+    # The failed date is retried by the next run, and no later date was started.
+    assert dirty_dates(raw) == DAYS
+    assert multiprocessing.active_children() == []
+
+
+class DiesInWorker(LocalStore):
+    """Kills the process writing a partition, as a power cut or the OOM killer would."""
+
+    def replace(self, key: str, data: bytes) -> None:
+        # A spawned worker re-imports this module, so the parent's pid comes from
+        # the environment it inherited.
+        if str(os.getpid()) != os.environ["TEST_ETL_PARENT_PID"]:
+            os.kill(os.getpid(), signal.SIGKILL)
+        super().replace(key, data)
+
+
+def test_a_worker_killed_mid_build_fails_the_run_and_keeps_the_date_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_ETL_PARENT_PID", str(os.getpid()))
+    raw, enriched = _lake(tmp_path / "lake")
+    dying = DiesInWorker(enriched.url)
+    with pytest.raises(WorkerError, match=r"died while building 2025-11-0[12] \(exit -9\)"):
+        list(_built(raw, dying, DAYS, ZONE, 2, None, parent_builds=False))
+    # The building marker outlives the killed build (lake/changes.py); no date got built.
+    assert dirty_dates(raw) == DAYS
+    assert multiprocessing.active_children() == []
+    run(raw, enriched, DAYS, ZONE, workers=1)
+    assert dirty_dates(raw) == []
+    assert len(_parquet(enriched)) == 2 * len(DAYS)
+
+
+UNGUARDED_SCRIPT = """
+import sys, time
+from datetime import date
+from zoneinfo import ZoneInfo
+from telelake.etl.runner import run
+from telelake.lake.storage import LocalStore
+
+class SlowRaw(LocalStore):
+    def read_many(self, keys):
+        time.sleep(0.5)  # the caller is still building when the worker dies
+        return super().read_many(keys)
+
+# No `if __name__ == "__main__":` guard: a spawned worker re-runs this file and
+# dies while starting (multiprocessing refuses to spawn from a spawning child).
+days = [date(2025, 11, d) for d in range(1, 7)]
+summary = run(SlowRaw(sys.argv[1]), LocalStore(sys.argv[2]), days, ZoneInfo("UTC"), workers=2)
+print(summary.total("telegram"))
+"""
+
+
+def test_a_worker_that_cannot_start_leaves_its_share_to_the_caller(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    raw, enriched = _lake(tmp_path / "lake")
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script), raw.url, enriched.url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(4 * len(DAYS))
+    assert "died while starting" in done.stderr  # said (a warning), not hidden
+    assert dirty_dates(raw) == []
+    assert len(_parquet(enriched)) == 2 * len(DAYS)
+
+
+def test_a_run_where_no_worker_starts_and_the_caller_does_not_build_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw, enriched = _lake(tmp_path / "lake")
+    monkeypatch.setattr(multiprocessing.get_context("spawn"), "Process", _NoProcess)
+    with pytest.raises(WorkerError, match="6 date"):
+        list(_built(raw, enriched, DAYS, ZONE, 2, None, parent_builds=False))
+    assert dirty_dates(raw) == DAYS
+
+
+class _NoProcess:
+    """A process that cannot be started, as when the system has no more to give."""
+
+    def __init__(self, **kwargs: object) -> None:
+        pass
+
+    def start(self) -> None:
+        raise OSError(11, "Resource temporarily unavailable")

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,12 +30,14 @@ from telelake.cli.app import (
 from telelake.config import Settings
 from telelake.errors import UsageError
 from telelake.redaction import redact
-from telelake.telegram.botapi import (
+from telelake.telegram.update import (
     DEFAULT_ALLOWED_UPDATES,
     MEMBER_UPDATES,
     REACTION_UPDATES,
-    BotApi,
 )
+
+if TYPE_CHECKING:
+    from telelake.telegram.botapi import BotApi
 
 log = logging.getLogger("telelake")
 
@@ -91,6 +93,9 @@ def allowed_updates(given: str | None, members: bool, reactions: bool) -> list[s
 
 @contextmanager
 def bot_api(settings: Settings) -> Iterator[BotApi]:
+    # Imported here: httpx costs ~60 ms that `telelake etl` and friends never need.
+    from telelake.telegram.botapi import BotApi
+
     with BotApi(settings.require_token(), settings.api_url) as api:
         yield api
 

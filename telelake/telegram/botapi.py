@@ -35,21 +35,13 @@ import orjson
 from telelake import __version__
 from telelake.errors import TelelakeError
 from telelake.redaction import redact, register_secret
+from telelake.telegram.update import (  # noqa: F401  (re-exported)
+    DEFAULT_ALLOWED_UPDATES,
+    MEMBER_UPDATES,
+    REACTION_UPDATES,
+)
 
 log = logging.getLogger("telelake.botapi")
-
-# What telelake asks Telegram to send when the user says nothing else. The
-# member and reaction kinds are opt-in: Telegram sends them only when asked
-# here, and only to bots that are administrators of the chat.
-DEFAULT_ALLOWED_UPDATES: tuple[str, ...] = (
-    "message",
-    "edited_message",
-    "channel_post",
-    "edited_channel_post",
-    "my_chat_member",
-)
-MEMBER_UPDATES: tuple[str, ...] = ("chat_member",)
-REACTION_UPDATES: tuple[str, ...] = ("message_reaction", "message_reaction_count")
 
 
 class BotApiError(TelelakeError):

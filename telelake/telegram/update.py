@@ -112,3 +112,17 @@ class Update:
         if date is None or date <= 0:
             return None
         return date
+
+
+# What telelake asks Telegram to send when the user says nothing else. The
+# member and reaction kinds are opt-in: Telegram sends them only when asked
+# in allowed_updates, and only to bots that are administrators of the chat.
+DEFAULT_ALLOWED_UPDATES: tuple[str, ...] = (
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "my_chat_member",
+)
+MEMBER_UPDATES: tuple[str, ...] = ("chat_member",)
+REACTION_UPDATES: tuple[str, ...] = ("message_reaction", "message_reaction_count")

@@ -13,6 +13,17 @@
    ``Application.run_webhook`` with a no-op handler, ``bench/ptb_server.py``)
    under the same load, with no durability at all.
 
+Order matters on ext4 without a journal (this machine's root file system):
+for 30-60 s after files are deleted, every new inode costs a scan past the
+recently deleted ones (``recently_deleted()`` in the allocator, up to ~1 ms
+of kernel CPU per file instead of ~10 µs). So the HTTP runs come first and
+every lake made here is deleted only at the very end. Each HTTP run prints
+the server's CPU time per acknowledged update, user and system: a system
+figure of several hundred µs means something else deleted many files there
+recently (another benchmark, the previous run) and the run measures the
+file system's inode allocator more than telelake (``perf`` shows
+``recently_deleted``).
+
     python bench/ingest.py [--seconds 10] [--connections 40] [--in-process 3000]
 """
 
@@ -35,7 +46,7 @@ from common import FULL, bodies, machine, process_peak_mb, verdict, workdir
 
 from telelake.config import load_settings
 from telelake.ingest.core import Ingestor
-from telelake.lake.storage import Durability, LocalStore
+from telelake.lake.local import Durability, LocalStore
 
 HERE = Path(__file__).resolve().parent
 SECRET = "bench-secret-123"
@@ -106,15 +117,24 @@ def ok_rate(result: dict[str, float]) -> float:
     return (result["requests"] - result["non2xx"]) / max(result["seconds"], 1e-9)
 
 
-def in_process(n: int, threads: int, durability: Durability) -> float:
+def in_process(lake: str, n: int, threads: int, durability: Durability) -> float:
     payloads = list(bodies(n, seed=threads))
-    with tempfile.TemporaryDirectory(dir=workdir()) as tmp:
-        settings = load_settings({"lake": tmp}, env={})
-        ingestor = Ingestor(settings, LocalStore(settings.raw_url, durability=durability))
-        started = time.perf_counter()
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(ingestor.accept, payloads))
-        return n / (time.perf_counter() - started)
+    settings = load_settings({"lake": lake}, env={})
+    ingestor = Ingestor(settings, LocalStore(settings.raw_url, durability=durability))
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(ingestor.accept, payloads))
+    return n / (time.perf_counter() - started)
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU time of a running process so far (NaN where /proc is absent)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan"), float("nan")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def stored_ids(raw: Path) -> set[int]:
@@ -140,13 +160,17 @@ def serve_telelake(lake: str, seconds: int, connections: int) -> dict[str, float
         base = f"http://127.0.0.1:{port}"
         ceiling = wrk(f"{base}/healthz", max(3, seconds // 2), connections, post=False)
         prefix = str(Path(lake) / "acked")
+        user, system = cpu_seconds(server.pid)
         result = wrk(f"{base}/webhook", seconds, connections, post=True, acked=prefix)
+        user_after, system_after = cpu_seconds(server.pid)
         result["peak_mb"] = process_peak_mb(server.pid)
     finally:
         stop(server)
     acked = acked_ids(prefix)
     stored = stored_ids(Path(lake) / "raw")
     result["ceiling"] = ok_rate(ceiling)
+    result["user_us"] = (user_after - user) / max(len(acked), 1) * 1e6
+    result["system_us"] = (system_after - system) / max(len(acked), 1) * 1e6
     result["acked"] = len(acked)
     result["lost"] = len(acked - stored)
     result["stored"] = len(stored)
@@ -177,22 +201,27 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("bench/ingest.py needs wrk: apt-get install wrk")
     print(f"machine: {machine()}")
-    print("in-process durable writes (ingest core -> LocalStore.create, ~600-byte updates):")
-    for durability in ("fsync", "group"):
-        for threads in (1, args.connections):
-            rate = in_process(args.in_process, threads, durability)
-            print(f"  {durability:>5} durability, {threads:>2} threads: {rate:>7,.0f} updates/s")
+    # Every lake of this run lives here until the end (see the module docstring).
+    with tempfile.TemporaryDirectory(dir=workdir(), prefix="ingest-bench-") as scratch:
+        run(args, Path(scratch))
 
+
+def run(args: argparse.Namespace, scratch: Path) -> None:
     print(f"over HTTP, {args.connections} connections (wrk):")
-    print("  duration  acked      rate/s  p50 ms  p99 ms  non-2xx  lost  server peak MB")
+    print(
+        "  duration  acked      rate/s  p50 ms  p99 ms  non-2xx  lost  server peak MB"
+        "  CPU µs/update user + system"
+    )
     ours: dict[str, float] = {}
-    for seconds in (int(s) for s in args.seconds.split(",")):
-        with tempfile.TemporaryDirectory(dir=workdir()) as lake:
-            ours = serve_telelake(lake, seconds, args.connections)
+    for number, seconds in enumerate(int(s) for s in args.seconds.split(",")):
+        lake = scratch / f"http-{number}"
+        lake.mkdir()
+        ours = serve_telelake(str(lake), seconds, args.connections)
         print(
             f"  {seconds:>6} s {int(ours['acked']):>8,} {ok_rate(ours):>9,.0f} "
             f"{ours['p50']:>7.1f} {ours['p99']:>7.1f} {int(ours['non2xx']):>8} "
             f"{int(ours['lost']):>5} {ours['peak_mb']:>10.0f}"
+            f"  {ours['user_us']:>6.0f} + {ours['system_us']:.0f}"
         )
     ptb = serve_ptb(int(args.seconds.split(",")[0]), args.connections)
     rate, ptb_rate = ok_rate(ours), ok_rate(ptb)
@@ -213,6 +242,13 @@ def main() -> None:
     )
     ratio = rate / ptb_rate if ptb_rate else float("nan")
     print(verdict("telelake / python-telegram-bot", f"{ratio:.2f}×", "≥ 1", ratio >= 1))
+
+    print("in-process durable writes (ingest core -> LocalStore.create, ~600-byte updates):")
+    for durability in ("fsync", "group"):
+        for threads in (1, args.connections):
+            lake = scratch / f"in-process-{durability}-{threads}"
+            rate = in_process(str(lake), args.in_process, threads, durability)
+            print(f"  {durability:>5} durability, {threads:>2} threads: {rate:>7,.0f} updates/s")
 
 
 if __name__ == "__main__":

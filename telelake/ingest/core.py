@@ -138,6 +138,17 @@ class ChatFilter:
                     changed = True
         return frozenset(kept)
 
+    def decides_now(self, update: Update) -> bool:
+        """Whether :meth:`keeps` can answer without reading or writing the lake."""
+        if not self.allowed:
+            return True
+        migrations = self._migrations
+        if migrations is None:
+            return False
+        chat_id = update.chat_id
+        migration = None if chat_id is None else _migration(update, chat_id)
+        return migration is None or migration[1] in migrations
+
     def keeps(self, update: Update) -> bool:
         if not self.allowed:
             return True
@@ -184,6 +195,16 @@ def _migration(update: Update, chat_id: int) -> tuple[int, int] | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """An update that passed every check, and the key it is to be stored under."""
+
+    update: Update
+    day: date
+    key: str
+    body: bytes
+
+
 class Ingestor:
     """Verifies, filters and stores updates in the raw layer of one lake."""
 
@@ -206,7 +227,39 @@ class Ingestor:
         Returns only after the object (and the changed-partition marker) is
         durable; raises :class:`StorageError` otherwise.
         """
+        planned = self.plan(body, received_at)
+        if isinstance(planned, Receipt):
+            return planned
+        assert planned is not None  # a blocking plan always decides
+        update, day, key = planned.update, planned.day, planned.key
+        outcome: Outcome = "stored"
+        if not self.store.create(key, body):
+            outcome = "duplicate"
+            conflict = self.conflict_key(planned)
+            if conflict is not None:
+                key = conflict
+                self.store.create(key, body)
+                outcome = "conflict"
+        # Marked even for a duplicate: the first attempt may have stored the
+        # object and died before marking it.
+        mark_dirty(self.store, day)
+        return Receipt(update.update_id, update.kind, outcome, key)
+
+    def plan(
+        self, body: bytes, received_at: float | None = None, *, blocking: bool = True
+    ) -> Receipt | Planned | None:
+        """Check ``body`` and decide where it goes, without storing it.
+
+        A :class:`Receipt` when nothing is to be stored (filtered out, or a
+        re-delivery already stored the day before). With ``blocking=False``
+        (an event loop calling) nothing touches the lake: ``None`` when deciding
+        needs it (the chat filter's first use or a new migration, an update with
+        no date), so the caller falls back to :meth:`accept` in a thread.
+        Raises :class:`BadUpdateError` for a body that is not a valid update.
+        """
         update = parse_update(body, self.settings.max_body)
+        if not blocking and (update.event_time is None or not self.chats.decides_now(update)):
+            return None
         if not self.keeps(update):
             log.debug("update %s (%s) filtered out by chat filter", update.update_id, update.kind)
             return Receipt(update.update_id, update.kind, "filtered", None)
@@ -217,22 +270,16 @@ class Ingestor:
             earlier = self._stored_the_day_before(update, day, body)
             if earlier is not None:
                 return earlier
-        key = raw_key(update.update_id, day)
-        outcome: Outcome = "stored"
-        if not self.store.create(key, body):
-            outcome = "duplicate"
-            if self._stored_bytes(key) != body:
-                # Same update_id, different content: keep both, named by content.
-                key = raw_conflict_key(update.update_id, day, body)
-                self.store.create(key, body)
-                outcome = "conflict"
-                log.warning(
-                    "update_id %s arrived twice with different bodies; kept both", update.update_id
-                )
-        # Marked even for a duplicate: the first attempt may have stored the
-        # object and died before marking it.
-        mark_dirty(self.store, day)
-        return Receipt(update.update_id, update.kind, outcome, key)
+        return Planned(update, day, raw_key(update.update_id, day), body)
+
+    def conflict_key(self, planned: Planned) -> str | None:
+        """After a create found ``planned.key`` taken: ``None`` when it holds the same
+        bytes (a re-delivery), else the key to keep these different bytes under."""
+        if self._stored_bytes(planned.key) == planned.body:
+            return None
+        update = planned.update
+        log.warning("update_id %s arrived twice with different bodies; kept both", update.update_id)
+        return raw_conflict_key(update.update_id, planned.day, planned.body)
 
     def _stored_bytes(self, key: str) -> bytes | None:
         try:

@@ -9,10 +9,15 @@ ingest core. 2xx only after the core returns, i.e. once the update is durable.
 served by a plain ASGI handler in front of Starlette's router: the router,
 its middleware and ``Request``/``Response`` objects cost about as much per
 request as everything else the server does. Every other route (``/healthz``,
-``extra_routes``, 404/405 answers) goes through Starlette as usual. The core
-runs in a thread pool of its own, sized so every connection Telegram opens
-can be waiting on a durable write at once: those waits are shared flushes
-(group commit), so the more requests wait together, the cheaper each one.
+``extra_routes``, 404/405 answers) goes through Starlette as usual.
+
+With a local raw layer the event loop checks, parses and names each update
+itself and hands it to one writer thread that stores whatever is queued in
+rounds around shared flushes (:mod:`telelake.ingest.batcher`): thread
+hand-overs per round, not per request. Other stores (S3), and the rare update
+whose checks need the lake (a dateless update, the chat filter's first use),
+run the whole core in a thread pool of its own, sized so every connection
+Telegram opens can be waiting on a durable write at once.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from telelake.errors import BadUpdateError, BodyTooLargeError, StorageError
+from telelake.ingest.batcher import batcher_for
 from telelake.ingest.core import Ingestor, Receipt, secret_matches
 
 log = logging.getLogger("telelake.webhook")
@@ -96,6 +102,7 @@ class _WebhookApp(Starlette):
         self.webhook_path = path
         self.counters = counters
         self.executor = ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="telelake-ingest")
+        self.batcher = batcher_for(ingestor)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -107,6 +114,18 @@ class _WebhookApp(Starlette):
                 await self.webhook(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+    async def ingest(self, body: bytes) -> Receipt:
+        """The core: checks on the loop and the writer thread's rounds where the
+        store can stage, else the whole core in a thread of the pool."""
+        if self.batcher is not None and self.batcher.can_batch():
+            planned = self.ingestor.plan(body, blocking=False)
+            if isinstance(planned, Receipt):
+                return planned
+            if planned is not None:
+                return await self.batcher.store_planned(planned)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.ingestor.accept, body)
 
     async def webhook(self, scope: Scope, receive: Receive, send: Send) -> None:
         secret = self.ingestor.settings.secret
@@ -121,8 +140,7 @@ class _WebhookApp(Starlette):
                 return
         try:
             body = await _read_body(scope, receive, self.ingestor.settings.max_body)
-            loop = asyncio.get_running_loop()
-            receipt: Receipt = await loop.run_in_executor(self.executor, self.ingestor.accept, body)
+            receipt = await self.ingest(body)
         except BadUpdateError as exc:
             await _answer(send, exc.status_code, {"ok": False, "error": str(exc)})
             return

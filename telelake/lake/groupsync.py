@@ -127,6 +127,13 @@ class GroupSync:
                     for waiter in batch.waiters:
                         waiter.release()
 
+    def flush_now(self) -> None:
+        """One flush in the calling thread, for a caller that batches on its own
+        (:mod:`telelake.ingest.batcher`); ``OSError`` if it fails."""
+        code = self._flush()
+        if code:
+            raise OSError(code, f"syncfs failed: {os.strerror(code)}")
+
     def _flush(self) -> int:
         self.flushes += 1
         if self._syncfs(self._fd) == 0:

@@ -208,9 +208,7 @@ def serve_webhook(
     ``extra_routes`` is where pages served beside the webhook plug in (the
     ``/report`` page): they share the server and its port.
     """
-    import uvicorn
-
-    from telelake.ingest.webhook import create_app
+    from telelake.ingest.webhook import create_app, run_server
 
     if settings.secret is None:
         # Telegram sends back whatever secret we give it: a fresh one per
@@ -232,26 +230,12 @@ def serve_webhook(
              host, port, path)  # fmt: skip
     if worker is not None:
         worker.start(at_start=etl_at_start)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        # None: uvicorn's loggers go through our handlers and their redaction.
-        log_config=None,
-        server_header=False,
-        lifespan="off",
-        ws="none",
-    )
-    server = uvicorn.Server(config)
     try:
         # Ours under uvicorn's: it re-raises the signal it caught once it has
         # shut down, and that must land here (set stop), not kill the process.
         with stop_on_signals(stop):
             install_log_redaction()
-            server.run()
+            run_server(app, host, port)
     finally:
         stop.set()
         if worker is not None:

@@ -45,10 +45,8 @@ def serve(
 
     Example: TELELAKE_WEBHOOK_SECRET=s3cr3t telelake serve --port 8080 --lake ./lake
     """
-    import uvicorn
-
     from telelake.ingest.core import Ingestor
-    from telelake.ingest.webhook import create_app
+    from telelake.ingest.webhook import create_app, run_server
     from telelake.lake.manifest import ensure_zone
     from telelake.lake.storage import open_store
 
@@ -76,18 +74,7 @@ def serve(
     # gracefully; a no-op handler underneath makes that a clean exit 0.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, lambda signum, frame: None)
-    uvicorn.run(
-        webhook,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        # Uvicorn's own logging config would add handlers that bypass the
-        # token redaction; None makes its loggers go through ours.
-        log_config=None,
-        server_header=False,
-    )
+    run_server(webhook, host, port)
     log.info("stopped; everything acknowledged is in %s", settings.raw_url)
 
 

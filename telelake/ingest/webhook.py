@@ -185,3 +185,28 @@ def create_app(
         *extra_routes,
     ]
     return _WebhookApp(ingestor, path, routes, counters)
+
+
+def run_server(app: Any, host: str, port: int) -> None:
+    """Serve ``app`` with uvicorn until SIGTERM/SIGINT, as ``serve`` and ``run`` do.
+
+    uvicorn re-raises the stop signal once it has shut down gracefully; the
+    caller's handler underneath decides what that means (exit 0 for both).
+    """
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        # uvicorn's own logging config would add handlers that bypass the
+        # token redaction; None makes its loggers go through ours.
+        log_config=None,
+        server_header=False,
+        lifespan="off",
+        ws="none",
+    )
+    uvicorn.Server(config).run()

@@ -30,16 +30,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from telelake.etl import schema
+from telelake.report.png import CHROMIUM_FLAGS as PNG_CHROMIUM_FLAGS
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# The flags `report --png` launches Chromium with (no background networking: this
+# machine refuses it, and a test must not depend on it).
+CHROMIUM_FLAGS = list(PNG_CHROMIUM_FLAGS)
 EVIL = '<script>alert("x")</script>'
 ALPHA, BETA = -100, -200
 

@@ -25,7 +25,7 @@ from telelake.aws.events import etl_request, http_request, http_response
 from telelake.aws.parameters import resolve
 from telelake.config import Settings, load_settings
 from telelake.errors import BadUpdateError, ConfigError, StorageError, TelelakeError
-from telelake.ingest.core import Ingestor, secret_matches
+from telelake.ingest.core import SECRET_REFUSED, Ingestor, secret_refusal
 from telelake.lake.manifest import ensure_zone
 from telelake.lake.storage import open_store
 from telelake.redaction import install_log_redaction
@@ -94,10 +94,9 @@ def ingest_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     except TelelakeError as exc:
         log.error("not acknowledged, configuration is broken: %s", exc)
         return http_response(500, {"ok": False, "error": "server misconfigured"})
-    given = request.headers.get(SECRET_HEADER)
-    if current.secret is not None and not secret_matches(current.secret, given):
-        status = 401 if given is None else 403
-        return http_response(status, {"ok": False, "error": "missing or wrong secret token"})
+    refusal = secret_refusal(current.secret, request.headers.get(SECRET_HEADER))
+    if refusal is not None:
+        return http_response(refusal, {"ok": False, "error": SECRET_REFUSED})
     if len(request.body) > current.max_body:
         return http_response(
             413, {"ok": False, "error": f"body over the {current.max_body} byte limit"}

@@ -59,6 +59,17 @@ def secret_matches(expected: str | None, given: str | None) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogateescape"))
 
 
+SECRET_REFUSED = "missing or wrong secret token"
+
+
+def secret_refusal(expected: str | None, given: str | None) -> int | None:
+    """The status refusing a request's secret (401 none given, 403 a wrong one), or
+    ``None`` when it may pass; shared by the webhook and the ingest Lambda."""
+    if secret_matches(expected, given):
+        return None
+    return 401 if given is None else 403
+
+
 def parse_update(body: bytes, max_body: int) -> Update:
     """Validate a request body as an update; :class:`BadUpdateError` says why not."""
     if len(body) > max_body:

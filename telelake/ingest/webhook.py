@@ -36,7 +36,7 @@ from starlette.routing import BaseRoute, Route
 
 from telelake.errors import BadUpdateError, BodyTooLargeError, StorageError
 from telelake.ingest.batcher import batcher_for
-from telelake.ingest.core import Ingestor, Receipt, secret_matches
+from telelake.ingest.core import SECRET_REFUSED, Ingestor, Receipt, secret_refusal
 
 log = logging.getLogger("telelake.webhook")
 
@@ -134,9 +134,9 @@ class _WebhookApp(Starlette):
             for name, value in scope["headers"]:
                 if name == _SECRET_HEADER:
                     given = value.decode("latin-1")
-            if not secret_matches(secret, given):
-                status = 401 if given is None else 403
-                await _answer(send, status, {"ok": False, "error": "missing or wrong secret token"})
+            refusal = secret_refusal(secret, given)
+            if refusal is not None:
+                await _answer(send, refusal, {"ok": False, "error": SECRET_REFUSED})
                 return
         try:
             body = await _read_body(scope, receive, self.ingestor.settings.max_body)

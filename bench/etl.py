@@ -1,7 +1,7 @@
 """raw -> Parquet: telelake's ETL against the original design's algorithm and the I/O floor.
 
 For each size N (10k and 100k; 1M with ``BENCH_FULL=1``) it writes N
-simulated updates (telelake.telegram.simulator: a realistic mix of messages,
+simulated updates (telelake.demo.simulator: a realistic mix of messages,
 edits, media, service messages, reactions, member updates), one raw object
 per update as ingest does, then measures, each in a fresh child process (so
 its peak memory is its own), on the same warm files:
@@ -39,10 +39,12 @@ import pyarrow.parquet as pq
 from common import FULL, children_peak_mb, machine, self_peak_mb, verdict, workdir
 
 from telelake.config import load_settings
-from telelake.etl.runner import plan, run
+from telelake.demo.simulator import simulate
+from telelake.etl.layers import Layers
+from telelake.etl.plan import Selection
+from telelake.etl.runner import run
 from telelake.ingest.core import Ingestor
 from telelake.lake.storage import LocalStore
-from telelake.telegram.simulator import simulate
 
 CHUNK_DAYS = 20
 CHUNK_PER_DAY = 4800  # ~109k unique updates per 20-day chunk
@@ -129,7 +131,7 @@ def original(lake: Path) -> int:
 
 def telelake_in_process(lake: Path) -> int:
     raw, enriched = LocalStore(lake / "raw"), LocalStore(lake / "enriched")
-    summary = run(raw, enriched, plan(raw, enriched, everything=True), ZoneInfo("UTC"))
+    summary = run(Layers(raw, enriched, ZoneInfo("UTC")), Selection(everything=True))
     return summary.total("telegram")
 
 

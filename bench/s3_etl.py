@@ -35,7 +35,9 @@ import pyarrow as pa
 from common import machine, update
 
 from telelake.config import load_settings
-from telelake.etl.runner import plan, run
+from telelake.etl.layers import Layers
+from telelake.etl.plan import Selection, plan
+from telelake.etl.runner import run
 from telelake.ingest.core import Ingestor
 from telelake.lake.s3 import S3Store
 
@@ -116,13 +118,13 @@ def measure(endpoint: str, bucket: str, n: int, label: str) -> None:
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     client = boto3.client("s3")
     raw, enriched = S3Store(bucket, "lake/raw"), S3Store(bucket, "lake/enriched")
-    days = plan(raw, enriched, everything=True)
+    days = plan(raw, enriched, Selection(everything=True))
     prefix = f"lake/raw/telegram/context_date={days[0].isoformat()}/"
     started = time.perf_counter()
     rows = original_algorithm(client, bucket, prefix)
     original_s = time.perf_counter() - started
     started = time.perf_counter()
-    summary = run(raw, enriched, days, ZoneInfo("UTC"), workers=1)
+    summary = run(Layers(raw, enriched, ZoneInfo("UTC")), Selection(everything=True), workers=1)
     ours_s = time.perf_counter() - started
     print(f"[{label}] original design (sequential GET + concat): {original_s:.2f} s, "
           f"{n / original_s:,.0f} objects/s, {rows} rows | telelake (S3Store, 32 concurrent "

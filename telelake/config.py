@@ -38,6 +38,7 @@ ENV_VARS: dict[str, str] = {
     "pseudonym_key": "TELELAKE_PSEUDONYM_KEY",
     "pseudonym_key_file": "TELELAKE_PSEUDONYM_KEY_FILE",
     "report_password": "TELELAKE_REPORT_PASSWORD",
+    "chromium": "TELELAKE_CHROMIUM",
 }
 BOOL_SETTINGS = frozenset({"pseudonymize"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -65,6 +66,8 @@ class Settings:
     pseudonym_key_file: str | None = None
     # password of the ``/report`` page served by ``serve``/``run``
     report_password: str | None = None
+    # the Chromium that draws ``report --png`` (default: the system's, else Playwright's)
+    chromium: str | None = None
 
     @property
     def raw_url(self) -> str:

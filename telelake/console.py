@@ -7,19 +7,19 @@ eyes and goes to stderr, so ``telelake etl | ...`` stays clean.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from telelake.etl import schema
-from telelake.etl.pseudonyms import Pseudonymizer
-from telelake.etl.runner import EtlSummary, PartitionResult, run
-from telelake.lake.storage import Store
+from telelake.etl.layers import Layers
+from telelake.etl.partition import PartitionResult
+from telelake.etl.plan import CHANGED, Selection
+from telelake.etl.runner import EtlSummary, run
+from telelake.lake.tables import REJECTS, TABLES
 
 stderr = Console(stderr=True)
 
@@ -35,29 +35,37 @@ def progress_bar(description: str) -> Progress:
     )
 
 
-def etl_with_progress(
-    raw: Store,
-    enriched: Store,
-    days: list[date],
-    zone: ZoneInfo,
-    pseudonyms: Pseudonymizer | None = None,
-) -> EtlSummary:
-    """Run the ETL over ``days`` with a progress bar of partitions."""
-    with progress_bar("etl") as bar:
-        task = bar.add_task("building partitions", total=len(days))
+class _EtlBar:
+    """The ETL driver's progress, as a bar of partitions (shown only when there is work)."""
 
-        def advance(result: PartitionResult) -> None:
-            bar.update(task, advance=1, description=f"built {result.day.isoformat()}")
+    def __init__(self) -> None:
+        self.bar = progress_bar("etl")
+        self.task = self.bar.add_task("building partitions", total=None)
 
-        return run(raw, enriched, days, zone, progress=advance, pseudonyms=pseudonyms)
+    def planned(self, days: Sequence[date]) -> None:
+        if days:
+            self.bar.update(self.task, total=len(days))
+            self.bar.start()
+
+    def built(self, result: PartitionResult) -> None:
+        self.bar.update(self.task, advance=1, description=f"built {result.day.isoformat()}")
+
+
+def build_with_progress(layers: Layers, selection: Selection = CHANGED) -> EtlSummary:
+    """Run the ETL driver over ``selection`` with a progress bar of partitions."""
+    shown = _EtlBar()
+    try:
+        return run(layers, selection, progress=shown)
+    finally:
+        shown.bar.stop()
 
 
 def print_etl_summary(summary: EtlSummary, enriched_url: str) -> None:
     table = Table(title=f"ETL: {len(summary.partitions)} partition(s) -> {enriched_url}")
     table.add_column("table")
     table.add_column("rows", justify="right")
-    for name in schema.TABLES:
-        if name != schema.REJECTS:
+    for name in TABLES:
+        if name != REJECTS:
             table.add_row(name, f"{summary.total(name):,}")
     stderr.print(table)
     stderr.print(
@@ -97,7 +105,7 @@ def import_progress() -> tuple[Progress, Callable[[int, int], None]]:
     return bar, advance
 
 
-def print_import_summary(summary: ImportSummary, raw_url: str) -> None:
+def print_import_summary(summary: ImportSummary, raw_url: str, *, built: bool = False) -> None:
     chat = summary.chat
     stderr.print(
         f"imported chat {chat.name!r} ({chat.type}, id {chat.id}) into {raw_url}",
@@ -115,10 +123,8 @@ def print_import_summary(summary: ImportSummary, raw_url: str) -> None:
         stderr.print(f"  skipped {count:,}: {reason}", markup=False, highlight=False)
     if summary.dates:
         first, last = summary.dates[0], summary.dates[-1]
-        stderr.print(
-            f"{len(summary.dates):,} date(s) changed, {first} .. {last}: "
-            "run `telelake etl` to build them"
-        )
+        then = "building them" if built else "run `telelake etl` to build them"
+        stderr.print(f"{len(summary.dates):,} date(s) changed, {first} .. {last}: {then}")
     else:
         stderr.print("nothing new: no date to rebuild")
 

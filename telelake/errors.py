@@ -10,8 +10,13 @@ prints or exits. Each class says whether trying again can help:
     ├── StorageError              the lake could not be read or written (retryable)
     ├── BadUpdateError            a request body that is not a Telegram update (terminal)
     │   └── BodyTooLargeError     over the body limit (terminal)
-    ├── RawObjectError            one raw object the ETL cannot use (terminal, set aside)
-    └── QueryError                SQL that the engine rejects (terminal)
+    ├── QueryError                SQL that the engine rejects (terminal)
+    ├── WorkerError               an ETL worker process died (retryable)
+    └── BotApiError               the Bot API answered ok=false (terminal)
+        ├── TokenRejectedError    401: the token is wrong or revoked
+        ├── WebhookActiveError    409 on getUpdates: a webhook is set
+        ├── OtherPollerError      409 on getUpdates: another process polls the same bot
+        └── BotApiUnavailableError  network errors, 5xx, 429 after the retries (retryable)
 
 Messages carry the ids a user needs (date, key, update_id). They pass
 through :func:`telelake.redaction.redact` before anyone sees them.
@@ -59,9 +64,39 @@ class BodyTooLargeError(BadUpdateError):
     status_code = 413
 
 
-class RawObjectError(TelelakeError):
-    """A raw object that the ETL cannot turn into rows; it is set aside, never fatal."""
-
-
 class QueryError(TelelakeError):
     """SQL that could not be translated or run."""
+
+
+class WorkerError(TelelakeError):
+    """An ETL worker process ended without answering (killed, out of memory, failed to
+    start); the dates it held stay changed, so another run builds them."""
+
+    retryable = True
+
+
+class BotApiError(TelelakeError):
+    """The Bot API answered ``ok: false``; ``error_code`` and ``method`` say which call."""
+
+    def __init__(self, message: str, *, method: str = "", error_code: int | None = None) -> None:
+        super().__init__(message)
+        self.method = method
+        self.error_code = error_code
+
+
+class TokenRejectedError(BotApiError):
+    """401 Unauthorized: the token is not a valid bot token."""
+
+
+class WebhookActiveError(BotApiError):
+    """409 on getUpdates because a webhook is set for the bot."""
+
+
+class OtherPollerError(BotApiError):
+    """409 on getUpdates because another getUpdates request took over."""
+
+
+class BotApiUnavailableError(BotApiError):
+    """Telegram could not be reached or kept failing; trying again later may work."""
+
+    retryable = True

@@ -27,12 +27,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from zoneinfo import ZoneInfo
 
 import orjson
 
-from telelake.etl.pseudonyms import Pseudonymizer
-from telelake.etl.runner import EtlSummary, run
+from telelake.etl.layers import Layers
+from telelake.etl.plan import Selection
+from telelake.etl.runner import EtlSummary, Progress, run
 from telelake.lake.changes import mark_dirty
 from telelake.lake.forget import (
     DELETE,
@@ -83,21 +83,21 @@ def _learn(raw: Store, person: Person) -> set[str]:
 
 
 def forget_user(
-    raw: Store,
-    enriched: Store,
+    layers: Layers,
     user_id: int,
-    zone: ZoneInfo,
     *,
-    pseudonyms: Pseudonymizer | None = None,
     dry_run: bool = False,
+    progress: Progress | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Erasure:
     """Erase ``user_id`` from both layers (the rule: ``telelake/lake/forget.py``).
 
     Reads the raw layer twice (first to learn the names the person goes by,
     then to erase), writes only the objects that change, then rebuilds their
-    dates. With ``dry_run`` nothing is written and the counts say what would go.
+    dates (``progress`` is told). With ``dry_run`` nothing is written and the
+    counts say what would go.
     """
+    raw = layers.raw
     person = Person(user_id)
     names = _learn(raw, person)
     person = Person(user_id, frozenset(names))
@@ -134,10 +134,11 @@ def forget_user(
                     raw.replace(key, orjson.dumps(result))
     if dry_run or not erasure.dates:
         return erasure
-    erasure.rebuilt = run(raw, enriched, erasure.dates, zone, pseudonyms=pseudonyms)
+    erasure.rebuilt = run(layers, Selection(dates=tuple(erasure.dates)), progress=progress)
     now = clock()
     key = audit_key(now)
-    record = audit_record(user_id, erasure.deleted, erasure.rewritten, pseudonyms is not None, now)
+    pseudonymized = layers.pseudonyms is not None
+    record = audit_record(user_id, erasure.deleted, erasure.rewritten, pseudonymized, now)
     raw.create(key, record)
     erasure.audit_key = key
     return erasure

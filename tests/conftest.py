@@ -30,6 +30,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # The fake Telegram Bot API server (tests/telegram/fake_bot_api.py) is a plain
 # module, importable by its name from every test folder.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "telegram"))
+# One moto S3 server per session for every folder that needs S3 (tests/aws and
+# the store contract in tests/lake); tests/ itself is on sys.path (rootdir conftest).
+pytest_plugins = ["moto_server"]
 EVENTS_DIR = Path(__file__).resolve().parent / "events"
 # The shared corpus sits beside the checkout and is never copied into it.
 CORPUS_DIR = REPO_ROOT.parent / "shared" / "corpus"

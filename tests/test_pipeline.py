@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 
-from telelake.etl.messages import is_service
+from telelake.etl.messages import service_event
 from telelake.telegram.update import MESSAGE_KINDS
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def test_corpus_messages_land_in_the_table_with_their_text(
         data = orjson.loads(line)
         kind = next(k for k in data if k != "update_id")
         message = data[kind]
-        if kind in MESSAGE_KINDS and not is_service(message):
+        if kind in MESSAGE_KINDS and service_event(message) is None:
             rank = (message.get("edit_date", 0), kind.startswith("edited_"), data["update_id"])
             ident = (message["chat"]["id"], message["message_id"])
             expected.setdefault(ident, []).append((rank, message.get("text")))

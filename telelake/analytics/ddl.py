@@ -6,7 +6,7 @@ projection computes the partitions from the date range instead of reading
 them from the Glue catalog, so a new day's partition is queryable the moment
 its file lands: no ``MSCK REPAIR TABLE``, no crawler (DESIGN §6).
 
-Column types come from :data:`telelake.etl.schema.TABLES`, the same Arrow
+Column types come from :data:`telelake.lake.tables.TABLES`, the same Arrow
 schemas the ETL writes, through :func:`athena_type`; a test compares the
 generated DDL with the Parquet files' own schemas.
 """
@@ -20,9 +20,8 @@ import pyarrow as pa
 
 from telelake.analytics.reports import REPORTS
 from telelake.errors import UsageError
-from telelake.etl import schema
+from telelake.lake.tables import PARTITION_COLUMN, TABLES, arrow_schema
 
-PARTITION_COLUMN = "context_date"
 DEFAULT_DATABASE = "telelake"
 # Telegram's launch: no group has a message before it.
 DEFAULT_SINCE = "2013-08-14"
@@ -74,13 +73,9 @@ def athena_type(arrow_type: pa.DataType) -> str:
 
 def table_columns(table: str) -> list[tuple[str, str]]:
     """``(name, Athena type)`` of every stored column of ``table`` (not the partition)."""
-    try:
-        arrow_schema = schema.TABLES[table]
-    except KeyError:
-        raise UsageError(
-            f"unknown table {table!r}; choose one of: {', '.join(schema.TABLES)}"
-        ) from None
-    return [(field.name, athena_type(field.type)) for field in arrow_schema]
+    if table not in TABLES:
+        raise UsageError(f"unknown table {table!r}; choose one of: {', '.join(TABLES)}")
+    return [(field.name, athena_type(field.type)) for field in arrow_schema(table)]
 
 
 def _identifier(name: str) -> str:
@@ -148,7 +143,7 @@ def athena_script(
     The reports read ``FROM "telegram"``: run them with ``database`` selected.
     """
     parts = [create_database_ddl(database) + ";"]
-    parts += [create_table_ddl(t, location, database, since) + ";" for t in schema.TABLES]
+    parts += [create_table_ddl(t, location, database, since) + ";" for t in TABLES]
     for name, description, sql in named_queries():
         body = "\n".join(f"--   {line}" for line in sql.splitlines())
         parts.append(f"-- Named query {name}: {description}\n{body}")

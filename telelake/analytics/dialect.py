@@ -30,12 +30,8 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
-from telelake.analytics.trino_functions import (
-    FUNCTION_FIXES,
-    NAIVE_TIMESTAMPS,
-    Fix,
-    OperandTypes,
-)
+from telelake.analytics.trino_functions import FUNCTION_FIXES
+from telelake.analytics.trino_rewrite import NAIVE_TIMESTAMPS, Fix, OperandTypes
 from telelake.errors import QueryError, UsageError
 
 DUCKDB = "duckdb"

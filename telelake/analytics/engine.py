@@ -3,7 +3,7 @@
 The engine is an in-memory DuckDB session whose views read the lake's
 Hive-partitioned Parquet in place (nothing is loaded or copied), so opening
 one is cheap and a query sees the files as they are when it runs. Every
-table of :data:`telelake.etl.schema.TABLES` has a view even before the ETL
+table of :data:`telelake.lake.tables.TABLES` has a view even before the ETL
 wrote its first file, with the right columns and no rows, so SQL written
 against an empty lake fails only where it is wrong. ``telegram`` is also
 reachable as ``chatbot`` and ``messages`` (the names older queries use).
@@ -12,34 +12,34 @@ A session runs in UTC (and the other :data:`dialect.SESSION_SETTINGS`), so
 results never depend on the machine's time zone. One engine is one DuckDB
 connection: use it from one thread at a time.
 
-An ``s3://`` layer is read without DuckDB's httpfs extension (it would have
-to be downloaded, and telelake works offline): each table's files are listed
-once when the engine opens, and pyarrow's S3 filesystem serves them to
-DuckDB as an Arrow dataset, which DuckDB scans with column projection and
-filter pushdown (a ``context_date`` filter skips other partitions' files).
-Endpoint, region and credentials come from the same AWS settings as the
-rest of telelake (``AWS_ENDPOINT_URL``, the standard credential chain).
+The layer is opened as a :class:`~telelake.lake.storage.Store`, which says
+where pyarrow finds its files. A local folder is read by DuckDB itself; any
+other layer (``s3://``) without DuckDB's httpfs extension (it would have to
+be downloaded, and telelake works offline): each table's files are listed
+once when the engine opens and served to DuckDB as an Arrow dataset, which
+it scans with column projection and filter pushdown (a ``context_date``
+filter skips other partitions' files).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
+from pyarrow import fs
 
 from telelake.analytics.dialect import DUCKDB, SESSION_SETTINGS, Schema, check_dialect, to_duckdb
-from telelake.errors import ConfigError, QueryError, StorageError
-from telelake.etl import schema
+from telelake.errors import QueryError, StorageError
+from telelake.lake.manifest import recorded_zone
+from telelake.lake.storage import Store, open_store
+from telelake.lake.tables import MESSAGES, PARTITION_COLUMN, TABLES, arrow_schema
 
-ALIASES: dict[str, str] = {"chatbot": schema.MESSAGES, "messages": schema.MESSAGES}
-PARTITION_COLUMN = "context_date"
+ALIASES: dict[str, str] = {"chatbot": MESSAGES, "messages": MESSAGES}
 _PARTITION_GLOB = f"{PARTITION_COLUMN}=*/*.parquet"
 _PARTITION_FILE = re.compile(rf"^{PARTITION_COLUMN}=[^/]+/[^/]+\.parquet$")
 
@@ -52,82 +52,16 @@ class Result:
     rows: list[tuple[Any, ...]]
 
 
-def table_glob(enriched_url: str, table: str) -> str | None:
-    """Where DuckDB finds ``table``'s files, or ``None`` when it has none yet.
+def table_files(store: Store, table: str) -> list[str]:
+    """Keys of every Parquet file of ``table`` in partition folders, sorted.
 
-    The one place that knows how a layer URL maps to a DuckDB path. Only
-    partition folders are read (``context_date=*``), so bookkeeping folders
-    and temporary files next to them are never mistaken for data. For an
-    ``s3://`` layer the glob names the objects :func:`s3_table_files` lists
-    (DuckDB cannot open it itself: :class:`Engine` reads them through Arrow).
+    Only partition folders are read (``context_date=*``), so bookkeeping
+    folders and temporary files next to them are never mistaken for data.
     """
-    if "://" in enriched_url:
-        scheme, _, rest = enriched_url.partition("://")
-        if scheme == "s3":
-            if not s3_table_files(enriched_url, table):
-                return None
-            return f"{enriched_url.rstrip('/')}/{table}/{_PARTITION_GLOB}"
-        if scheme != "file":
-            raise ConfigError(
-                f"{enriched_url}: querying {scheme}:// lakes is not supported; "
-                "use a local folder or s3://bucket/prefix"
-            )
-        enriched_url = rest
-    folder = Path(enriched_url).expanduser().resolve() / table
-    if next(folder.glob(_PARTITION_GLOB), None) is None:
-        return None
-    return f"{folder}/{_PARTITION_GLOB}"
+    return [key for key in store.list(table) if _PARTITION_FILE.match(key[len(table) + 1 :])]
 
 
-def s3_table_files(enriched_url: str, table: str, store: Any = None) -> list[str]:
-    """``bucket/key`` of every Parquet file of ``table`` in an ``s3://`` layer, sorted.
-
-    ``store`` (an :class:`~telelake.lake.s3.S3Store` of ``enriched_url``) saves
-    building a client per table.
-    """
-    from telelake.lake.s3 import S3Store
-
-    if store is None:
-        store = S3Store.from_url(enriched_url)
-    base = f"{store.bucket}/{store.prefix}/" if store.prefix else f"{store.bucket}/"
-    found: list[str] = []
-    for key in store.list(table):
-        inner = key[len(table) + 1 :]
-        if _PARTITION_FILE.match(inner):
-            found.append(f"{base}{key}")
-    return found
-
-
-def s3_filesystem() -> Any:
-    """pyarrow's S3 filesystem set up from the AWS settings boto3 resolves.
-
-    boto3 resolves the credential chain (profiles, SSO, roles, environment)
-    and region; pyarrow gets them explicitly, so both read the same account,
-    and it never probes the EC2 metadata service for a region.
-    """
-    import boto3
-    from pyarrow import fs
-
-    session = boto3.session.Session()
-    credentials = session.get_credentials()
-    frozen = credentials.get_frozen_credentials() if credentials is not None else None
-    options: dict[str, Any] = {"region": session.region_name or "us-east-1"}
-    if frozen is not None:
-        options.update(
-            access_key=frozen.access_key,
-            secret_key=frozen.secret_key,
-            session_token=frozen.token,
-        )
-    else:
-        options["anonymous"] = True
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint:
-        parts = urlsplit(endpoint)
-        options.update(scheme=parts.scheme or "https", endpoint_override=parts.netloc + parts.path)
-    return fs.S3FileSystem(**options)
-
-
-def _s3_dataset(files: list[str], base: str, arrow_schema: pa.Schema, filesystem: Any) -> Any:
+def _dataset(files: list[str], base: str, arrow: pa.Schema, filesystem: fs.FileSystem) -> Any:
     import pyarrow.dataset as ds
 
     # Timestamps as microseconds: DuckDB then types them TIMESTAMP, as it
@@ -136,7 +70,7 @@ def _s3_dataset(files: list[str], base: str, arrow_schema: pa.Schema, filesystem
         field.with_type(pa.timestamp("us", field.type.tz))
         if pa.types.is_timestamp(field.type)
         else field
-        for field in arrow_schema
+        for field in arrow
     ]
     full = pa.schema([*fields, pa.field(PARTITION_COLUMN, pa.date32())])
     return ds.dataset(
@@ -218,9 +152,8 @@ class Engine:
 
     def __init__(self, enriched_url: str, *, union_by_name: bool = True) -> None:
         self.enriched_url = enriched_url
+        self.store = open_store(enriched_url)
         self._schema: dict[str, dict[str, str]] | None = None
-        self._s3: Any = None
-        self._s3_store: Any = None
         # telelake works offline: DuckDB must never download an extension on
         # its own (it would try when a query names an https:// or s3:// URL).
         self._con = duckdb.connect(
@@ -232,24 +165,9 @@ class Engine:
             self._con.execute("SET enable_progress_bar = false")
             for name, value in SESSION_SETTINGS.items():
                 self._con.execute(f"SET {name} = {_quote_string(value)}")
-            for table, arrow_schema in schema.TABLES.items():
-                if enriched_url.startswith("s3://") and self._register_s3(table, arrow_schema):
-                    continue
-                glob = None if enriched_url.startswith("s3://") else table_glob(enriched_url, table)
-                body = _files_view(glob, union_by_name) if glob else _empty_view(arrow_schema)
-                self._con.execute(f"CREATE VIEW {_quote_identifier(table)} AS {body}")
-            for alias, table in ALIASES.items():
-                self._con.execute(
-                    f"CREATE VIEW {_quote_identifier(alias)} AS "
-                    f"SELECT * FROM {_quote_identifier(table)}"
-                )
-        except duckdb.Error as exc:
-            self._con.close()
-            raise StorageError(
-                f"cannot read the enriched layer at {enriched_url}: {_first_line(exc)}"
-            ) from exc
-        except OSError as exc:
-            # pyarrow's S3 errors (unreachable endpoint, access denied)
+            self._views(union_by_name)
+        except (duckdb.Error, OSError) as exc:
+            # OSError: pyarrow's S3 errors (unreachable endpoint, access denied)
             self._con.close()
             raise StorageError(
                 f"cannot read the enriched layer at {enriched_url}: {_first_line(exc)}"
@@ -258,22 +176,33 @@ class Engine:
             self._con.close()
             raise
 
-    def _register_s3(self, table: str, arrow_schema: pa.Schema) -> bool:
-        """Make ``table`` of an S3 layer an Arrow dataset view; ``False`` if it has no files."""
-        from telelake.lake.s3 import S3Store
+    def _views(self, union_by_name: bool) -> None:
+        """A view per table (and alias) over its files, or with no rows when it has none."""
+        filesystem, root = self.store.arrow_location()
+        local = isinstance(filesystem, fs.LocalFileSystem)
+        for table in TABLES:
+            name = _quote_identifier(table)
+            if local:
+                folder = Path(root) / table
+                if next(folder.glob(_PARTITION_GLOB), None) is not None:
+                    glob = f"{folder}/{_PARTITION_GLOB}"
+                    self._con.execute(f"CREATE VIEW {name} AS {_files_view(glob, union_by_name)}")
+                    continue
+            elif files := table_files(self.store, table):
+                # Every file is read with the table's current schema: a column
+                # an older partition lacks reads as NULL (union_by_name, locally).
+                paths = [f"{root}/{key}" for key in files]
+                data = _dataset(paths, f"{root}/{table}/", arrow_schema(table), filesystem)
+                self._con.register(table, data)
+                continue
+            self._con.execute(f"CREATE VIEW {name} AS {_empty_view(arrow_schema(table))}")
+        for alias, table in ALIASES.items():
+            target = _quote_identifier(table)
+            self._con.execute(f"CREATE VIEW {_quote_identifier(alias)} AS SELECT * FROM {target}")
 
-        if self._s3_store is None:
-            self._s3_store = S3Store.from_url(self.enriched_url)
-        files = s3_table_files(self.enriched_url, table, self._s3_store)
-        if not files:
-            return False
-        if self._s3 is None:
-            self._s3 = s3_filesystem()
-        # Every file is read with the table's current schema: a column that
-        # an older partition lacks reads as NULL (what union_by_name does locally).
-        base = files[0][: -len(files[0].split(f"/{table}/")[-1])]
-        self._con.register(table, _s3_dataset(files, base, arrow_schema, self._s3))
-        return True
+    def recorded_zone(self) -> str | None:
+        """The time zone the lake's local-time columns were built in, when it says."""
+        return recorded_zone(self.store)
 
     def query(self, sql: str, dialect: str = DUCKDB) -> Result:
         """Run ``sql`` written in ``dialect``; DuckDB's complaints become :class:`QueryError`."""

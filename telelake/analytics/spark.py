@@ -25,8 +25,8 @@ from typing import Any
 from sqlglot import exp
 
 from telelake.analytics.dialect import fix_cast_double_to_integer, fix_integer_division, translate
-from telelake.analytics.trino_functions import OperandTypes
-from telelake.etl import schema
+from telelake.analytics.trino_rewrite import OperandTypes
+from telelake.lake.tables import MESSAGES, TABLES
 
 SPARK = "spark"
 
@@ -38,7 +38,7 @@ SPARK_CONF: dict[str, str] = {
 }
 """Settings a Spark session needs for Athena's answers; pass them to the builder."""
 
-ALIASES = {"chatbot": schema.MESSAGES, "messages": schema.MESSAGES}
+ALIASES = {"chatbot": MESSAGES, "messages": MESSAGES}
 
 # Trino EXTRACT field -> Spark EXTRACT field.
 _FIELDS = {
@@ -87,7 +87,7 @@ def register_lake(spark: Any, enriched: str | Path) -> list[str]:
     root = str(enriched).rstrip("/")
     local = "://" not in root
     found: list[str] = []
-    for table in schema.TABLES:
+    for table in TABLES:
         base = f"{root}/{table}"
         if local and not any(Path(base).glob("context_date=*/*.parquet")):
             continue

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from telelake.errors import BadUpdateError, UsageError
+from telelake.etl.plan import Selection
 from telelake.lake.layout import parse_date
 
 
@@ -74,17 +75,7 @@ def http_response(status: int, payload: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class EtlRequest:
-    """Which partitions an ETL invocation builds; all unset means "the changed ones"."""
-
-    day: date | None = None
-    since: date | None = None
-    until: date | None = None
-    everything: bool = False
-
-
-def etl_request(event: Any) -> EtlRequest:
+def etl_request(event: Any) -> Selection:
     """Read a schedule or backfill event.
 
     A plain EventBridge schedule (``"detail-type": "Scheduled Event"``) builds
@@ -93,7 +84,7 @@ def etl_request(event: Any) -> EtlRequest:
     ``aws lambda invoke``) or inside ``detail`` (a custom EventBridge event).
     """
     if not isinstance(event, Mapping):
-        return EtlRequest()
+        return Selection()
     fields: dict[str, Any] = {}
     detail = event.get("detail")
     if isinstance(detail, Mapping):
@@ -111,4 +102,4 @@ def etl_request(event: Any) -> EtlRequest:
     everything = fields.get("all", False)
     if not isinstance(everything, bool):
         raise UsageError(f"all in the event must be true or false, got {everything!r}")
-    return EtlRequest(day("date"), day("since"), day("until"), everything)
+    return Selection(day("date"), day("since"), day("until"), everything)

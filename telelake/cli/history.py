@@ -40,8 +40,14 @@ def import_export(
         str | None,
         typer.Option("--chat", help="Chat to import from a full-account export: its name or id."),
     ] = None,
+    no_etl: Annotated[
+        bool,
+        typer.Option("--no-etl", help="Only load the raw layer; build later with `telelake etl`."),
+    ] = False,
+    pseudonymize: Pseudonymize = None,
     lake: Lake = None,
     raw: Raw = None,
+    enriched: Enriched = None,
     timezone: Timezone = None,
     chat_id: ChatIds = None,
     config: ConfigFile = None,
@@ -51,22 +57,43 @@ def import_export(
     Each exported message becomes the update a bot would have received, with a
     negative update_id of its own, so the ETL and reports treat it like the
     rest; a message the bot also received is counted once (the bot's version).
-    Importing the same file again adds nothing. Then run `telelake etl`.
+    Importing the same file again adds nothing. Then builds the dates that
+    changed (unless --no-etl), with the lake's --pseudonymize setting.
 
     Example: telelake import ~/Downloads/ChatExport_2026-11-29/result.json --lake ./lake
     """
-    from telelake.console import import_progress, print_import_summary
+    from telelake.console import (
+        build_with_progress,
+        import_progress,
+        print_etl_summary,
+        print_import_summary,
+    )
+    from telelake.etl.layers import Layers
+    from telelake.etl.plan import Selection
     from telelake.ingest.importer import import_export as run_import
     from telelake.lake.storage import open_store
 
-    settings = resolve_settings(config, lake=lake, raw=raw, timezone=timezone, chat_ids=chat_id)
+    settings = resolve_settings(
+        config,
+        lake=lake,
+        raw=raw,
+        enriched=enriched,
+        timezone=timezone,
+        chat_ids=chat_id,
+        pseudonymize=pseudonymize,
+    )
+    # Opened first: a missing pseudonym key fails before anything is imported.
+    layers = None if no_etl else Layers.open(settings)
     store = open_store(settings.raw_url)
     bar, advance = import_progress()
     try:
         summary = run_import(file, settings, store, chat=chat, progress=advance)
     finally:
         bar.stop()
-    print_import_summary(summary, settings.raw_url)
+    print_import_summary(summary, settings.raw_url, built=layers is not None)
+    if layers is not None and summary.dates:
+        built = build_with_progress(layers, Selection(dates=tuple(summary.dates)))
+        print_etl_summary(built, settings.enriched_url)
 
 
 @app.command(rich_help_panel="Your data")
@@ -95,9 +122,7 @@ def forget(
     Example: telelake forget --user-id 123456789 --lake ./lake --dry-run
     """
     from telelake.console import print_erasure
-    from telelake.etl.pseudonyms import from_settings
-    from telelake.lake.manifest import check_zone
-    from telelake.lake.storage import open_store
+    from telelake.etl.layers import Layers
     from telelake.privacy import forget_user
 
     settings = resolve_settings(
@@ -108,9 +133,7 @@ def forget(
         timezone=timezone,
         pseudonymize=pseudonymize,
     )
-    pseudonyms = from_settings(settings)
-    raw_store, enriched_store = open_store(settings.raw_url), open_store(settings.enriched_url)
-    check_zone(raw_store, settings.timezone)
+    layers = Layers.open(settings)
     if not dry_run and not yes:
         if not sys.stdin.isatty():
             raise UsageError("forget deletes data: pass --yes to confirm (or --dry-run first)")
@@ -120,12 +143,5 @@ def forget(
             err=True,
         )
     with stderr.status("searching the raw layer"):
-        erasure = forget_user(
-            raw_store,
-            enriched_store,
-            user_id,
-            settings.zone,
-            pseudonyms=pseudonyms,
-            dry_run=dry_run,
-        )
+        erasure = forget_user(layers, user_id, dry_run=dry_run)
     print_erasure(erasure, dry_run)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +21,7 @@ from telelake.cli.app import (
     resolve_settings,
     stderr,
 )
-from telelake.errors import StorageError, UsageError
+from telelake.errors import UsageError
 
 log = logging.getLogger("telelake")
 
@@ -45,10 +44,8 @@ def serve(
 
     Example: TELELAKE_WEBHOOK_SECRET=s3cr3t telelake serve --port 8080 --lake ./lake
     """
-    from telelake.ingest.core import Ingestor
-    from telelake.ingest.webhook import create_app, run_server
-    from telelake.lake.manifest import ensure_zone
-    from telelake.lake.storage import open_store
+    from telelake.report.serve import report_routes
+    from telelake.service import serve_webhook
 
     settings = resolve_settings(
         config, lake=lake, raw=raw, timezone=timezone, chat_ids=chat_id, secret=secret
@@ -60,22 +57,10 @@ def serve(
             "no webhook secret: anyone who finds this URL can write to the lake; "
             "set TELELAKE_WEBHOOK_SECRET or --secret"
         )
-    store = open_store(settings.raw_url)
-    try:
-        ensure_zone(store, settings.timezone)
-    except StorageError as exc:
-        # Start anyway: requests get 503 (Telegram retries) until storage is back.
-        log.error("raw layer not writable yet, answering 503 until it is: %s", exc)
-    from telelake.report.serve import report_routes
-
-    webhook = create_app(Ingestor(settings, store), path=path, extra_routes=report_routes(settings))
-    log.info("raw layer %s; listening on http://%s:%s%s", settings.raw_url, host, port, path)
-    # uvicorn re-raises the SIGTERM/SIGINT it caught once it has shut down
-    # gracefully; a no-op handler underneath makes that a clean exit 0.
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, lambda signum, frame: None)
-    run_server(webhook, host, port)
-    log.info("stopped; everything acknowledged is in %s", settings.raw_url)
+    serve_webhook(
+        settings, None, host=host, port=port, path=path, etl=False,
+        extra_routes=report_routes(settings),
+    )  # fmt: skip
 
 
 @app.command(rich_help_panel="Query and report")
@@ -107,12 +92,10 @@ def etl(
 
     Example: telelake etl --lake ./lake --since 2026-11-01 --until 2026-11-07
     """
-    from telelake.console import etl_with_progress, print_etl_summary
-    from telelake.etl.pseudonyms import from_settings
-    from telelake.etl.runner import plan
+    from telelake.console import build_with_progress, print_etl_summary
+    from telelake.etl.layers import Layers
+    from telelake.etl.plan import Selection
     from telelake.lake.layout import parse_date
-    from telelake.lake.manifest import check_zone
-    from telelake.lake.storage import open_store
 
     settings = resolve_settings(
         config,
@@ -122,26 +105,19 @@ def etl(
         timezone=timezone,
         pseudonymize=pseudonymize,
     )
-    pseudonyms = from_settings(settings)  # one-line ConfigError without a key
-    raw_store, enriched_store = open_store(settings.raw_url), open_store(settings.enriched_url)
-    check_zone(raw_store, settings.timezone)
-    days = plan(
-        raw_store,
-        enriched_store,
+    selection = Selection(
         day=parse_date(day) if day else None,
         since=parse_date(since) if since else None,
         until=parse_date(until) if until else None,
         everything=everything,
     )
-    if not days:
+    summary = build_with_progress(Layers.open(settings), selection)
+    if not summary.partitions and not summary.left:
         stderr.print(
             "nothing to build: no partition changed since its last build "
             "(use --all to rebuild everything)"
         )
         return
-    summary = etl_with_progress(
-        raw_store, enriched_store, days, settings.zone, pseudonyms=pseudonyms
-    )
     print_etl_summary(summary, settings.enriched_url)
 
 
@@ -197,7 +173,7 @@ def demo(
 
     Example: telelake demo --lake ./lake --days 8
     """
-    from telelake.demo import run_demo
+    from telelake.demo.pipeline import run_demo
 
     settings = resolve_settings(None, lake=lake, timezone=timezone)
     run_demo(settings, days=days, users=users, per_day=per_day, seed=seed)

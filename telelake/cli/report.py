@@ -61,7 +61,7 @@ def report(
     if png is not None:
         from telelake.report.png import check_browser
 
-        check_browser()  # fail in one line before any work when Chromium is missing
+        check_browser(settings.chromium)  # one line before any work when Chromium is missing
     print_reports(settings, chosen, html, max_rows, png=png, quiet=quiet)
 
 
@@ -77,24 +77,25 @@ def print_reports(
     """Print ``chosen`` reports; write the page (every report) to ``html`` and charts to ``png``."""
     from telelake.analytics.engine import Engine
     from telelake.analytics.output import write_result
-    from telelake.report.build import page_sections, render_page, run_reports
+    from telelake.report.build import lake_zone, page_sections, render_page, run_reports
     from telelake.report.html import write_html
 
     with Engine(settings.enriched_url) as engine:
         printed = run_reports(engine, chosen)
         sections = page_sections(engine, printed) if html or png else []
+        zone = lake_zone(engine, settings)
     if not quiet:
         for item, result in printed:
             typer.echo(f"\n== {item.title} ==")
             write_result(result, "table", sys.stdout, max_rows=max_rows)
     if not sections:
         return
-    page = render_page(sections, settings)
+    page = render_page(sections, settings, zone)
     if html is not None:
         write_html(html, page)
         stderr.print(f"HTML report written to {html}")
     if png is not None:
         from telelake.report.png import write_pngs
 
-        written = write_pngs(page, png)
+        written = write_pngs(page, png, chromium=settings.chromium)
         stderr.print(f"{len(written)} chart images written to {png}")

@@ -17,7 +17,7 @@ from typing import Any, TypedDict
 import orjson
 
 from telelake.telegram.export import is_imported
-from telelake.telegram.update import Update, as_bool, as_dict, as_int, as_str
+from telelake.telegram.update import Update, as_bool, as_dict, as_int, as_str, id_of
 
 # Order matters: the first present field names the content type (an
 # animation also carries a document; a photo with a caption is a photo).
@@ -104,14 +104,6 @@ def service_event(message: dict[str, Any]) -> str | None:
     return None
 
 
-def is_service(message: dict[str, Any]) -> bool:
-    return service_event(message) is not None
-
-
-def _identity(update: Update, message: dict[str, Any]) -> tuple[int, int, int]:
-    return _identity_of(message)
-
-
 def _identity_of(message: dict[str, Any]) -> tuple[int, int, int]:
     chat_id = as_int(as_dict(message.get("chat")).get("id"))
     message_id = as_int(message.get("message_id"))
@@ -125,16 +117,6 @@ def _identity_of(message: dict[str, Any]) -> tuple[int, int, int]:
     if not 0 <= date <= MAX_DATE:
         raise ValueError(f"message date {date} is outside 1970..9999")
     return chat_id, message_id, date
-
-
-def version_rank(update: Update, message: dict[str, Any]) -> tuple[int, int, int, int]:
-    """Order of versions of one message: any version the bot received over one
-    imported from a Telegram Desktop export (even a later edit: the bot's bytes are
-    what Telegram sent), then the latest ``edit_date``, then edits over the
-    original, then the later update."""
-    edited = as_int(message.get("edit_date")) or 0
-    received = 0 if is_imported(update.update_id) else 1
-    return (received, edited, 1 if update.kind in EDITED_KINDS else 0, update.update_id)
 
 
 def _utf16_slice(text: str, encoded: bytes | None, offset: int, length: int) -> str | None:
@@ -213,15 +195,29 @@ MESSAGE_COLUMNS = (
 
 MessageValues = tuple[Any, ...]
 _NO_ENTITIES: dict[str, list[str]] = {"hashtags": [], "mentions": [], "urls": []}
+_CHAT_ID = MESSAGE_COLUMNS.index("chat_id")
+_MESSAGE_ID = MESSAGE_COLUMNS.index("message_id")
+_EDIT_DATE = MESSAGE_COLUMNS.index("edit_date")
+
+Rank = tuple[int, int, int, int]
 
 
-def id_of(value: Any) -> int | None:
-    # as_int(as_dict(value).get("id")) in one call: the hot path reads many ids.
-    if type(value) is dict:
-        found = value.get("id")
-        if type(found) is int:
-            return found
-    return None
+def message_key(values: MessageValues) -> tuple[int, int]:
+    """``(chat_id, message_id)``: what every version of one message shares."""
+    return values[_CHAT_ID], values[_MESSAGE_ID]
+
+
+def version_rank(update_id: int, kind: str, values: MessageValues) -> Rank:
+    """Order of versions of one message, the highest kept: any version the bot
+    received over one imported from a Telegram Desktop export (even a later
+    edit: the bot's bytes are what Telegram sent), then the latest
+    ``edit_date``, then edits over the original, then the later update."""
+    return (
+        0 if is_imported(update_id) else 1,
+        values[_EDIT_DATE] or 0,
+        1 if kind in EDITED_KINDS else 0,
+        update_id,
+    )
 
 
 def message_values(update_id: int, kind: str, message: dict[str, Any]) -> MessageValues:
@@ -296,15 +292,9 @@ def message_values(update_id: int, kind: str, message: dict[str, Any]) -> Messag
     )
 
 
-def message_row(update: Update, message: dict[str, Any]) -> dict[str, Any]:
-    """The ``telegram`` row of one message version (timestamps are added later)."""
-    values = message_values(update.update_id, update.kind, message)
-    return dict(zip(MESSAGE_COLUMNS, values, strict=True))
-
-
 def service_rows(update: Update, message: dict[str, Any]) -> list[ServiceRow]:
     """Rows of ``telegram_service``: one per service message, one per member joining."""
-    chat_id, message_id, date = _identity(update, message)
+    chat_id, message_id, date = _identity_of(message)
     event = service_event(message) or "unknown"
     chat = as_dict(message.get("chat"))
     sender = as_dict(message.get("from"))

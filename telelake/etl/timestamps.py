@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from telelake.etl.schema import TS
+from telelake.lake.tables import arrow_type
+
+TS = arrow_type("timestamp")
 
 # derived column -> (source column of Unix seconds, local wall time?)
 DERIVED: dict[str, tuple[str, bool]] = {

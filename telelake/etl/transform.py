@@ -24,27 +24,45 @@ from zoneinfo import ZoneInfo
 import orjson
 import pyarrow as pa
 
-from telelake.etl import schema
+from telelake.etl.events import (
+    MEMBER_KINDS,
+    REACTION,
+    REACTION_COUNT,
+    UPDATE_COLUMNS,
+    Row,
+    UpdateValues,
+    member_row,
+    reaction_count_rows,
+    reaction_row,
+    update_values,
+)
 from telelake.etl.messages import (
-    EDITED_KINDS,
     MESSAGE_COLUMNS,
     MessageValues,
+    Rank,
     ServiceRow,
-    id_of,
+    message_key,
     message_values,
     service_event,
     service_rows,
+    version_rank,
 )
 from telelake.etl.timestamps import add_timestamps
+from telelake.lake.tables import (
+    MEMBERS,
+    MESSAGES,
+    REACTION_COUNTS,
+    REACTIONS,
+    REJECTS,
+    SERVICE,
+    UPDATES,
+    arrow_schema,
+)
 from telelake.telegram.export import is_imported
-from telelake.telegram.update import MESSAGE_KINDS, Update, as_bool, as_dict, as_int, as_str
+from telelake.telegram.update import MESSAGE_KINDS, Update
 
-Row = dict[str, Any]
-# A ``telegram_updates`` row, in schema order.
-UPDATE_COLUMNS = ("update_id", "update_kind", "chat_id", "user_id", "date", "raw_key")
-UpdateValues = tuple[int, str, int | None, int | None, int | None, str]
 _MESSAGE_ORDER = itemgetter(MESSAGE_COLUMNS.index("chat_id"), MESSAGE_COLUMNS.index("message_id"))
-_UPDATE_ORDER = itemgetter(0)
+_UPDATE_ORDER = itemgetter(UPDATE_COLUMNS.index("update_id"))
 
 
 @dataclass
@@ -59,83 +77,11 @@ class Tables:
     updates: list[UpdateValues] = field(default_factory=list)
     rejects: list[Row] = field(default_factory=list)
     duplicates: int = 0
+    # The version of each message kept so far: (chat_id, message_id) -> (rank, values).
+    latest: dict[tuple[int, int], tuple[Rank, MessageValues]] = field(default_factory=dict)
 
-
-def _reaction(value: Any) -> str | None:
-    """A ReactionType as one string: the emoji, ``custom:<id>`` or ``paid``."""
-    reaction = as_dict(value)
-    kind = reaction.get("type")
-    if kind == "emoji":
-        return as_str(reaction.get("emoji"))
-    if kind == "custom_emoji":
-        return f"custom:{reaction.get('custom_emoji_id')}"
-    return as_str(kind)
-
-
-def _reactions(values: Any) -> list[str]:
-    if not isinstance(values, list):
-        return []
-    return [r for r in (_reaction(v) for v in values) if r is not None]
-
-
-def _chat_id_or_raise(payload: dict[str, Any]) -> int:
-    chat_id = as_int(as_dict(payload.get("chat")).get("id"))
-    if chat_id is None:
-        raise ValueError("no integer chat.id")
-    return chat_id
-
-
-def _member_row(update: Update, payload: dict[str, Any]) -> Row:
-    chat = as_dict(payload.get("chat"))
-    old, new = as_dict(payload.get("old_chat_member")), as_dict(payload.get("new_chat_member"))
-    user = as_dict(new.get("user")) or as_dict(old.get("user"))
-    return {
-        "update_id": update.update_id,
-        "update_kind": update.kind,
-        "chat_id": _chat_id_or_raise(payload),
-        "chat_type": as_str(chat.get("type")),
-        "chat_title": as_str(chat.get("title")),
-        "actor_user_id": as_int(as_dict(payload.get("from")).get("id")),
-        "user_id": as_int(user.get("id")),
-        "user_first_name": as_str(user.get("first_name")),
-        "user_is_bot": as_bool(user.get("is_bot")),
-        "old_status": as_str(old.get("status")),
-        "new_status": as_str(new.get("status")),
-        "date": as_int(payload.get("date")),
-        "invite_link_name": as_str(as_dict(payload.get("invite_link")).get("name")),
-        "via_join_request": payload.get("via_join_request") is True,
-    }
-
-
-def _reaction_row(update: Update, payload: dict[str, Any]) -> Row:
-    return {
-        "update_id": update.update_id,
-        "chat_id": _chat_id_or_raise(payload),
-        "message_id": as_int(payload.get("message_id")),
-        "user_id": as_int(as_dict(payload.get("user")).get("id")),
-        "actor_chat_id": as_int(as_dict(payload.get("actor_chat")).get("id")),
-        "date": as_int(payload.get("date")),
-        "old_reactions": _reactions(payload.get("old_reaction")),
-        "new_reactions": _reactions(payload.get("new_reaction")),
-    }
-
-
-def _reaction_count_rows(update: Update, payload: dict[str, Any]) -> list[Row]:
-    chat_id = _chat_id_or_raise(payload)
-    rows = []
-    for item in payload.get("reactions") or []:
-        item = as_dict(item)
-        rows.append(
-            {
-                "update_id": update.update_id,
-                "chat_id": chat_id,
-                "message_id": as_int(payload.get("message_id")),
-                "date": as_int(payload.get("date")),
-                "reaction": _reaction(item.get("type")),
-                "total_count": as_int(item.get("total_count")),
-            }
-        )
-    return rows
+    def reject(self, key: str, reason: str, body: bytes) -> None:
+        self.rejects.append({"raw_key": key, "reason": reason, "size_bytes": len(body)})
 
 
 def _canonical_first(item: tuple[str, bytes]) -> tuple[int, str]:
@@ -145,35 +91,6 @@ def _canonical_first(item: tuple[str, bytes]) -> tuple[int, str]:
     key = item[0]
     stem = key[key.rfind("/") + 1 :].removesuffix(".json")
     return (0 if stem.lstrip("-").isdigit() else 1, key)
-
-
-def _head(data: Any) -> tuple[int, str, Any]:
-    """``update_id``, kind and payload, as :meth:`Update.from_json` reads them."""
-    if type(data) is not dict:
-        raise ValueError("an update must be a JSON object")
-    update_id = data.get("update_id")
-    if type(update_id) is not int:
-        raise ValueError("an update needs an integer update_id")
-    for kind in data:
-        if kind != "update_id":
-            return update_id, kind, data[kind]
-    return update_id, "unknown", None
-
-
-def _update_values(update_id: int, kind: str, payload: Any, key: str) -> UpdateValues:
-    """The ``telegram_updates`` row: what ``Update.chat_id``/``user_id``/``event_time`` say."""
-    if type(payload) is not dict:
-        return (update_id, kind, None, None, None, key)
-    chat_id = id_of(payload.get("chat"))
-    if chat_id is None:
-        nested = payload.get("message")  # callback_query.message and the like
-        if type(nested) is dict:
-            chat_id = id_of(nested.get("chat"))
-    user_id = id_of(payload.get("from") or payload.get("user"))
-    event_time = payload.get("date")
-    if type(event_time) is not int or event_time <= 0:
-        event_time = None
-    return (update_id, kind, chat_id, user_id, event_time, key)
 
 
 @contextmanager
@@ -206,81 +123,68 @@ def collect(objects: Iterable[tuple[str, bytes]]) -> Tables:
     # with the same content; a different content under a reused id (test data,
     # hand-made backfills) is a different update and is kept.
     seen: dict[int, list[Any]] = {}
-    # Latest version of each message, keyed by (chat_id, message_id).
-    latest: dict[tuple[int, int], tuple[tuple[int, int, int, int], MessageValues]] = {}
     loads = orjson.loads
-    updates = tables.updates
-    rejects = tables.rejects
     for key, body in sorted(objects, key=_canonical_first):
         try:
-            data = loads(body)
-            update_id, kind, payload = _head(data)
+            update = Update.from_json(loads(body))
         except ValueError as exc:  # orjson.JSONDecodeError is one
-            rejects.append({"raw_key": key, "reason": str(exc), "size_bytes": len(body)})
+            tables.reject(key, str(exc), body)
             continue
-        versions = seen.get(update_id)
+        versions = seen.get(update.update_id)
         if versions is None:
-            seen[update_id] = [data]
-        elif data in versions:
+            seen[update.update_id] = [update.data]
+        elif update.data in versions:
             tables.duplicates += 1
             continue
         else:
-            versions.append(data)
+            versions.append(update.data)
         try:
-            if kind in MESSAGE_KINDS:
-                if type(payload) is not dict:
-                    raise ValueError(f"{kind} is not an object")
-                if service_event(payload) is not None:
-                    update = Update(update_id, kind, payload, data)
-                    tables.service.extend(service_rows(update, payload))
-                else:
-                    values = message_values(update_id, kind, payload)
-                    ident = (values[4], values[0])  # (chat_id, message_id)
-                    # messages.version_rank, from the values already read
-                    rank = (
-                        1 if update_id >= 0 else 0,  # received over imported (export ids < 0)
-                        values[10] or 0,  # edit_date
-                        1 if kind in EDITED_KINDS else 0,
-                        update_id,
-                    )
-                    current = latest.get(ident)
-                    if current is None or rank > current[0]:
-                        latest[ident] = (rank, values)
-            elif kind in ("chat_member", "my_chat_member"):
-                update = Update(update_id, kind, payload, data)
-                tables.members.append(_member_row(update, as_dict(payload)))
-            elif kind == "message_reaction":
-                update = Update(update_id, kind, payload, data)
-                tables.reactions.append(_reaction_row(update, as_dict(payload)))
-            elif kind == "message_reaction_count":
-                update = Update(update_id, kind, payload, data)
-                tables.reaction_counts.extend(_reaction_count_rows(update, as_dict(payload)))
+            _route(update, tables)
         except ValueError as exc:
-            reason = f"update {update_id} ({kind}): {exc}"
-            rejects.append({"raw_key": key, "reason": reason, "size_bytes": len(body)})
+            tables.reject(key, f"update {update.update_id} ({update.kind}): {exc}", body)
             continue
-        updates.append(_update_values(update_id, kind, payload, key))
-    tables.messages = [values for _, values in latest.values()]
-    # A service message the bot received replaces its imported copy (whose
-    # member list may lack ids, so the rows would not match one for one).
-    received = {
-        (r["chat_id"], r["message_id"]) for r in tables.service if not is_imported(r["update_id"])
-    }
-    # One service row per (chat, message, member): a message can only be one event.
-    unique: dict[tuple[int, int, int | None], ServiceRow] = {}
-    for service_row in tables.service:
-        if is_imported(service_row["update_id"]) and (
-            (service_row["chat_id"], service_row["message_id"]) in received
-        ):
-            continue
-        service_ident = (
-            service_row["chat_id"],
-            service_row["message_id"],
-            service_row["member_user_id"],
-        )
-        unique.setdefault(service_ident, service_row)
-    tables.service = list(unique.values())
+        tables.updates.append(update_values(update, key))
+    tables.messages = [values for _, values in tables.latest.values()]
+    tables.service = _one_row_per_event(tables.service)
     return tables
+
+
+def _route(update: Update, tables: Tables) -> None:
+    """Put one update's rows into ``tables``; ``ValueError`` when it lacks what they need."""
+    kind, payload = update.kind, update.payload
+    if kind in MESSAGE_KINDS:
+        if type(payload) is not dict:
+            raise ValueError(f"{kind} is not an object")
+        if service_event(payload) is not None:
+            tables.service.extend(service_rows(update, payload))
+            return
+        values = message_values(update.update_id, kind, payload)
+        rank = version_rank(update.update_id, kind, values)
+        ident = message_key(values)
+        current = tables.latest.get(ident)
+        if current is None or rank > current[0]:
+            tables.latest[ident] = (rank, values)
+    elif kind in MEMBER_KINDS:
+        tables.members.append(member_row(update))
+    elif kind == REACTION:
+        tables.reactions.append(reaction_row(update))
+    elif kind == REACTION_COUNT:
+        tables.reaction_counts.extend(reaction_count_rows(update))
+
+
+def _one_row_per_event(rows: list[ServiceRow]) -> list[ServiceRow]:
+    """One service row per (chat, message, member): a message can only be one event.
+
+    A service message the bot received replaces its imported copy (whose
+    member list may lack ids, so the rows would not match one for one).
+    """
+    received = {(r["chat_id"], r["message_id"]) for r in rows if not is_imported(r["update_id"])}
+    unique: dict[tuple[int, int, int | None], ServiceRow] = {}
+    for row in rows:
+        if is_imported(row["update_id"]) and (row["chat_id"], row["message_id"]) in received:
+            continue
+        unique.setdefault((row["chat_id"], row["message_id"], row["member_user_id"]), row)
+    return list(unique.values())
 
 
 def _arrow(rows: list[Row], table_schema: pa.Schema, order: tuple[str, ...]) -> pa.Table:
@@ -310,27 +214,25 @@ def _columnar(
 
 def to_arrow(tables: Tables, zone: ZoneInfo) -> dict[str, pa.Table]:
     """One Arrow table per enriched table, rows in a stable order."""
-    service = [dict(row) for row in tables.service]
+    service: list[Row] = [dict(row) for row in tables.service]
     # Sorts are stable, so rows with equal keys keep the order collect() gave.
     tables.messages.sort(key=_MESSAGE_ORDER)
     tables.updates.sort(key=_UPDATE_ORDER)
+    rejects = sorted(tables.rejects, key=lambda r: r["raw_key"])
     out = {
-        schema.MESSAGES: _columnar(tables.messages, MESSAGE_COLUMNS, schema.MESSAGES_SCHEMA),
-        schema.SERVICE: _arrow(
-            service, schema.SERVICE_SCHEMA, ("chat_id", "message_id", "member_user_id")
+        MESSAGES: _columnar(tables.messages, MESSAGE_COLUMNS, arrow_schema(MESSAGES)),
+        SERVICE: _arrow(
+            service, arrow_schema(SERVICE), ("chat_id", "message_id", "member_user_id")
         ),
-        schema.MEMBERS: _arrow(tables.members, schema.MEMBERS_SCHEMA, ("update_id",)),
-        schema.REACTIONS: _arrow(tables.reactions, schema.REACTIONS_SCHEMA, ("update_id",)),
-        schema.REACTION_COUNTS: _arrow(
-            tables.reaction_counts, schema.REACTION_COUNTS_SCHEMA, ("update_id", "reaction")
+        MEMBERS: _arrow(tables.members, arrow_schema(MEMBERS), ("update_id",)),
+        REACTIONS: _arrow(tables.reactions, arrow_schema(REACTIONS), ("update_id",)),
+        REACTION_COUNTS: _arrow(
+            tables.reaction_counts, arrow_schema(REACTION_COUNTS), ("update_id", "reaction")
         ),
-        schema.UPDATES: _columnar(tables.updates, UPDATE_COLUMNS, schema.UPDATES_SCHEMA),
-        schema.REJECTS: pa.table(
-            {
-                n: [r[n] for r in sorted(tables.rejects, key=lambda r: r["raw_key"])]
-                for n in schema.REJECTS_SCHEMA.names
-            },
-            schema=schema.REJECTS_SCHEMA,
+        UPDATES: _columnar(tables.updates, UPDATE_COLUMNS, arrow_schema(UPDATES)),
+        REJECTS: pa.table(
+            {n: [r[n] for r in rejects] for n in arrow_schema(REJECTS).names},
+            schema=arrow_schema(REJECTS),
         ),
     }
     return add_timestamps(out, zone)

@@ -27,6 +27,8 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from telelake.errors import WorkerError
+
 R = TypeVar("R")
 
 log = logging.getLogger("telelake.etl")
@@ -36,10 +38,6 @@ _OK = "ok"
 _ERROR = "error"
 _DONE = "done"
 _GONE = "gone"
-
-
-class WorkerError(RuntimeError):
-    """A worker process ended without answering (killed, out of memory, failed to start)."""
 
 
 def _serve(conn: Connection, build: Callable[..., Any], args: tuple[Any, ...]) -> None:
@@ -74,7 +72,8 @@ class WorkerPool(Generic[R]):
 
     The caller takes dates from the same list with :meth:`take` and builds
     them itself; :meth:`finished` yields what the workers built (raising the
-    first error one of them hit).
+    first error one of them hit). No date starts, in any process, unless
+    ``may_start()`` says so at that moment (a stop flag, a time budget).
     """
 
     def __init__(
@@ -83,9 +82,11 @@ class WorkerPool(Generic[R]):
         args: tuple[Any, ...],
         days: list[date],
         count: int,
+        may_start: Callable[[], bool] = lambda: True,
     ) -> None:
         self._build = build
         self._args = args
+        self._may_start = may_start
         self._pending: deque[date] = deque(days)
         self._lock = threading.Lock()
         self._results: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
@@ -118,14 +119,20 @@ class WorkerPool(Generic[R]):
         return self
 
     def take(self) -> date | None:
-        """The next date nobody is building yet, or ``None`` when all are taken."""
+        """The next date nobody is building yet, or ``None`` when none may start."""
         with self._lock:
-            return self._pending.popleft() if self._pending else None
+            return self._next()
+
+    def _next(self) -> date | None:
+        # Called with the lock held.
+        if self._pending and self._may_start():
+            return self._pending.popleft()
+        return None
 
     def no_more_starts(self) -> None:
         """Stop the workers still starting if no date is left for them."""
         with self._lock:
-            if self._pending:
+            if self._pending and self._may_start():
                 return
             # Nothing was sent to them: stopping one mid-import touches no file.
             for worker in self._workers:
@@ -150,11 +157,6 @@ class WorkerPool(Generic[R]):
             else:
                 yield value
 
-    def left(self) -> int:
-        """How many dates nobody took (all workers gone and the caller not building)."""
-        with self._lock:
-            return len(self._pending)
-
     def _stop(self) -> None:
         with self._lock:
             self._pending.clear()
@@ -169,7 +171,7 @@ class WorkerPool(Generic[R]):
                     if worker.cancelled:
                         return
                     worker.ready = True
-                    day = self._pending.popleft() if self._pending else None
+                    day = self._next()
                 worker.conn.send(day)
                 if day is None:
                     return

@@ -1,12 +1,12 @@
 """Group commit with one writer thread: the webhook's event loop never waits per update.
 
-Each request used to run the whole ingest core in a thread of its own and wait
-twice for a shared flush; with 40 connections, 40 threads handed the GIL to
-each other around every system call, and a quarter to a third of the server's
-CPU went to switching between them. Here the event loop does the cheap part
-(:meth:`Ingestor.plan`: parse, validate, filter, name the object) and queues
-the update; one writer thread takes everything queued at once and runs it
-through a pipeline of rounds, each ending in one flush (``syncfs``):
+Running the whole ingest core in a thread per request, each waiting twice for
+a shared flush, has 40 connections' threads handing the GIL to each other
+around every system call: a quarter to a third of the server's CPU went to
+switching between them. Here the event loop does the cheap part
+(:meth:`Ingestor.plan_on_loop`: parse, validate, filter, name the object) and
+queues the update; one writer thread takes everything queued at once and
+runs it through a pipeline of rounds, each ending in one flush (``syncfs``):
 
     round k:  stage the new updates (bytes into unnamed files, invisible)
               publish the updates staged in round k-1 (their bytes are durable:
@@ -24,9 +24,11 @@ flush fails every update of its round (503, Telegram retries); nothing named
 in that round was acknowledged, and a retry finds it and answers only after a
 flush of its own (a duplicate is acknowledged like a new update).
 
-Only stores that can stage (a local folder with ``syncfs``) batch this way;
-for the others :func:`batcher_for` says ``None`` and the caller keeps calling
-:meth:`Ingestor.accept` in a thread.
+Only stores that can stage (:meth:`Store.stager`: a local folder with
+``syncfs``) batch this way; for the others :func:`batcher_for` says ``None``
+and the caller keeps calling :meth:`Ingestor.accept` in a thread. One writer
+thread, not several: two were measured no faster (smaller rounds, more
+flushes, more GIL hand-overs), sometimes much slower.
 """
 
 from __future__ import annotations
@@ -41,16 +43,13 @@ from queue import Empty, SimpleQueue
 
 from telelake.errors import StorageError
 from telelake.ingest.core import Ingestor, Outcome, Planned, Receipt
-from telelake.lake.layout import dirty_key
-from telelake.lake.local import LocalStore, Staged
+from telelake.lake.changes import mark_dirty_staged
+from telelake.lake.storage import Staged, Stager
 
 log = logging.getLogger("telelake.ingest")
 
 # A writer with nothing to do for this long ends its thread (a new one starts on demand).
 IDLE_EXIT_SECONDS = 2.0
-# Writer threads, each running rounds of its own. Two were measured no faster than
-# one (smaller rounds, more flushes, more GIL hand-overs), sometimes much slower.
-WRITERS = 1
 
 _Result = Receipt | BaseException
 
@@ -74,27 +73,24 @@ def batcher_for(ingestor: Ingestor) -> Batcher | None:
     Even with a batcher, call :meth:`Batcher.can_batch` per update: the store
     finds out on first use whether its file system has a shared flush.
     """
-    store = ingestor.store
-    if isinstance(store, LocalStore) and store.durability == "group":
-        return Batcher(ingestor, store)
-    return None
+    stager = ingestor.store.stager()
+    return Batcher(ingestor, stager) if stager is not None else None
 
 
 class Batcher:
     """Stores planned updates for coroutines, in rounds run by one writer thread."""
 
-    def __init__(self, ingestor: Ingestor, store: LocalStore, writers: int = WRITERS) -> None:
+    def __init__(self, ingestor: Ingestor, stager: Stager) -> None:
         self.ingestor = ingestor
-        self.store = store
-        self.writers = writers
+        self.stager = stager
         self._queue: SimpleQueue[_Job] = SimpleQueue()
         self._lock = threading.Lock()
-        self._running = 0
+        self._running = False
         self.rounds = 0
 
     def can_batch(self) -> bool:
         """Whether updates go through the rounds (else: :meth:`Ingestor.accept`)."""
-        return self.store.can_stage()
+        return self.stager.can_stage()
 
     async def store_planned(self, planned: Planned) -> Receipt:
         """Store ``planned`` durably; returns once it (and its marker) is durable.
@@ -105,8 +101,8 @@ class Batcher:
         job = _Job(planned, future)
         with self._lock:
             self._queue.put(job)
-            if self._running < self.writers:
-                self._running += 1
+            if not self._running:
+                self._running = True
                 threading.Thread(
                     target=self._run, name="telelake-ingest-writer", daemon=True
                 ).start()
@@ -121,7 +117,7 @@ class Batcher:
             except Empty:
                 with self._lock:
                     if self._queue.empty():
-                        self._running -= 1
+                        self._running = False
                         return []
         while True:
             try:
@@ -141,7 +137,7 @@ class Batcher:
                 log.exception("ingest writer failed; %d updates not acknowledged", len(new))
                 for job in [*staged, *new]:
                     if job.staged is not None:
-                        self.store.discard(job.staged)
+                        self.stager.discard(job.staged)
                 error = StorageError(f"ingest writer failed: {exc!r}")
                 _resolve([(job, error) for job in [*staged, *new]])
                 staged = []
@@ -165,20 +161,21 @@ class Batcher:
         acknowledged: list[_Job] = []
         for day, jobs in days.items():
             try:
-                self._mark(day)
+                # Durable with this round's flush, before anyone is acknowledged.
+                mark_dirty_staged(self.ingestor.store, self.stager, day)
             except StorageError as exc:
                 results.extend((job, exc) for job in jobs)
             else:
                 acknowledged.extend(jobs)
         self.rounds += 1
         try:
-            self.store.flush()
+            self.stager.flush()
         except StorageError as exc:
             log.error("flush failed; %d updates not acknowledged", len(acknowledged) + len(staging))
             results.extend((job, exc) for job in acknowledged)
             for job in staging:
                 if job.staged is not None:
-                    self.store.discard(job.staged)
+                    self.stager.discard(job.staged)
                 results.append((job, exc))
             staging = []
         else:
@@ -188,7 +185,7 @@ class Batcher:
 
     def _stage(self, job: _Job, staging: list[_Job], results: list[tuple[_Job, _Result]]) -> None:
         try:
-            job.staged = self.store.stage(job.key, job.planned.body)
+            job.staged = self.stager.stage(job.key, job.planned.body)
         except StorageError as exc:
             results.append((job, exc))
         else:
@@ -197,7 +194,7 @@ class Batcher:
     def _publish(self, job: _Job, staging: list[_Job], published: list[_Job]) -> None:
         staged, job.staged = job.staged, None
         assert staged is not None
-        if self.store.publish(staged) or job.outcome == "conflict":
+        if self.stager.publish(staged) or job.outcome == "conflict":
             published.append(job)
             return
         job.outcome = "duplicate"
@@ -210,18 +207,8 @@ class Batcher:
         # Different bytes under the same update_id: keep these beside it; they
         # go through the pipeline again under their own name.
         job.key, job.outcome = conflict, "conflict"
-        job.staged = self.store.stage(conflict, job.planned.body)
+        job.staged = self.stager.stage(conflict, job.planned.body)
         staging.append(job)
-
-    def _mark(self, day: date) -> None:
-        """``day``'s change marker, made durable by this round's flush (cf. ``mark_dirty``).
-
-        An empty object has no bytes to make durable before its name, so it is
-        named at once.
-        """
-        key = dirty_key(day)
-        if not self.store.exists(key):
-            self.store.publish(self.store.stage(key, b""))
 
 
 def _receipt(job: _Job) -> Receipt:

@@ -44,7 +44,6 @@ class PollStats:
         default_factory=lambda: {"stored": 0, "duplicate": 0, "conflict": 0, "filtered": 0}
     )
     skipped: int = 0
-    batches: int = 0
 
     @property
     def received(self) -> int:
@@ -119,7 +118,6 @@ class Poller:
                 log.debug("update %s (%s): %s", update_id, receipt.kind, receipt.outcome)
             if self.offset is None or update_id + 1 > self.offset:
                 self.offset = update_id + 1
-        self.stats.batches += 1
         return len(updates)
 
     def poll_once(self) -> int:

@@ -1,9 +1,10 @@
-"""The webhook receiver: Telegram's POST in, a durable raw object out.
+"""The webhook server: Telegram's POST in, a durable raw object out.
 
-A Starlette app run by uvicorn. It enforces the order of DESIGN §3: secret
-first (constant time, nothing read or written without it), then the body
-limit while reading (413 without buffering more than the limit), then the
-ingest core. 2xx only after the core returns, i.e. once the update is durable.
+A Starlette app run by uvicorn. What each request is answered is decided by
+:meth:`Receiver.answer` (secret first, then the body limit, then the ingest
+core; 2xx only once the update is durable); this module only carries bytes
+between HTTP and it: it reads the body as it streams in (413 without
+buffering more than the limit) and decides how the core runs off the loop.
 
 ``POST {path}`` is the hot path (thousands of requests a second), so it is
 served by a plain ASGI handler in front of Starlette's router: the router,
@@ -34,13 +35,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from telelake.errors import BadUpdateError, BodyTooLargeError, StorageError
+from telelake.errors import BadUpdateError, BodyTooLargeError
 from telelake.ingest.batcher import batcher_for
-from telelake.ingest.core import SECRET_REFUSED, Ingestor, Receipt, secret_refusal
+from telelake.ingest.core import Ingestor, Receipt
+from telelake.ingest.receiver import SECRET_HEADER, Answer, Receiver
 
 log = logging.getLogger("telelake.webhook")
 
-SECRET_HEADER = "x-telegram-bot-api-secret-token"
 _SECRET_HEADER = SECRET_HEADER.encode("latin-1")
 # Telegram opens up to 100 connections per bot (40 by default); each may be
 # waiting on a flush, and a waiting thread costs only its stack.
@@ -57,6 +58,13 @@ class _ClientGone(Exception):
     """The client disconnected before its body was complete."""
 
 
+def _body_reader(scope: Scope, receive: Receive) -> Callable[[int], Awaitable[bytes]]:
+    async def read(limit: int) -> bytes:
+        return await _read_body(scope, receive, limit)
+
+    return read
+
+
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     declared = None
     for name, value in scope["headers"]:
@@ -68,7 +76,7 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         except ValueError:
             raise BadUpdateError("invalid Content-Length header") from None
         if size > limit:
-            raise BodyTooLargeError(f"declared body of {size} bytes is over {limit}")
+            raise BodyTooLargeError(f"body of {size} bytes is over the {limit} byte limit")
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -84,10 +92,10 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def _answer(send: Send, status: int, payload: dict[str, Any]) -> None:
-    body = orjson.dumps(payload)
+async def _send_answer(send: Send, answer: Answer) -> None:
+    body = orjson.dumps(answer.payload)
     headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -103,6 +111,7 @@ class _WebhookApp(Starlette):
         self.counters = counters
         self.executor = ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="telelake-ingest")
         self.batcher = batcher_for(ingestor)
+        self.receiver = Receiver(ingestor, store=self.ingest)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -119,7 +128,7 @@ class _WebhookApp(Starlette):
         """The core: checks on the loop and the writer thread's rounds where the
         store can stage, else the whole core in a thread of the pool."""
         if self.batcher is not None and self.batcher.can_batch():
-            planned = self.ingestor.plan(body, blocking=False)
+            planned = self.ingestor.plan_on_loop(body)
             if isinstance(planned, Receipt):
                 return planned
             if planned is not None:
@@ -128,33 +137,17 @@ class _WebhookApp(Starlette):
         return await loop.run_in_executor(self.executor, self.ingestor.accept, body)
 
     async def webhook(self, scope: Scope, receive: Receive, send: Send) -> None:
-        secret = self.ingestor.settings.secret
-        if secret is not None:
-            given = None
-            for name, value in scope["headers"]:
-                if name == _SECRET_HEADER:
-                    given = value.decode("latin-1")
-            refusal = secret_refusal(secret, given)
-            if refusal is not None:
-                await _answer(send, refusal, {"ok": False, "error": SECRET_REFUSED})
-                return
+        secret = None
+        for name, value in scope["headers"]:
+            if name == _SECRET_HEADER:
+                secret = value.decode("latin-1")
         try:
-            body = await _read_body(scope, receive, self.ingestor.settings.max_body)
-            receipt = await self.ingest(body)
-        except BadUpdateError as exc:
-            await _answer(send, exc.status_code, {"ok": False, "error": str(exc)})
-            return
+            answer = await self.receiver.answer(secret, _body_reader(scope, receive))
         except _ClientGone:
             return  # nobody to answer; nothing was written
-        except StorageError as exc:
-            log.error("not acknowledged, Telegram will retry: %s", exc)
-            await _answer(send, 503, {"ok": False, "error": "storage unavailable, retry later"})
-            return
-        self.counters[receipt.outcome] += 1
-        log.debug("update %s (%s): %s", receipt.update_id, receipt.kind, receipt.outcome)
-        await _answer(
-            send, 200, {"ok": True, "outcome": receipt.outcome, "update_id": receipt.update_id}
-        )
+        if answer.status == 200:
+            self.counters[answer.payload["outcome"]] += 1
+        await _send_answer(send, answer)
 
 
 def create_app(

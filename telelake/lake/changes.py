@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date
 
 from telelake.lake.layout import BUILDING_PREFIX, DIRTY_PREFIX, building_key, date_of_key, dirty_key
-from telelake.lake.storage import Store
+from telelake.lake.storage import Stager, Store
 
 
 def mark_dirty(store: Store, day: date) -> None:
@@ -27,6 +27,19 @@ def mark_dirty(store: Store, day: date) -> None:
     key = dirty_key(day)
     if not store.exists(key):
         store.create(key, b"")
+
+
+def mark_dirty_staged(store: Store, stager: Stager, day: date) -> None:
+    """:func:`mark_dirty` for a caller batching flushes: the marker is named now and
+    durable after ``stager``'s next flush (call it after the update's own name is
+    visible, and acknowledge only after that flush).
+
+    An empty object has no bytes to make durable before its name, so it is
+    published at once.
+    """
+    key = dirty_key(day)
+    if not store.exists(key):
+        stager.publish(stager.stage(key, b""))
 
 
 def dirty_dates(store: Store) -> list[date]:

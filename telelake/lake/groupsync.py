@@ -13,7 +13,9 @@ device cache, so it covers file data and directory entries alike. It also
 flushes whatever else is dirty on that file system, so it is fastest when the
 raw layer has a file system of its own. Where it does not exist (not Linux),
 :func:`group_sync_for` returns ``None`` and the store falls back to an fsync
-per file.
+per file. A caller may hand in a flush function of its own instead (a test's
+flush that fails on demand); it is called like ``syncfs``: with the fd, 0 on
+success, -1 with ``errno`` set (``ctypes.set_errno``) on failure.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ import sys
 import threading
 from collections.abc import Callable
 
-_Syncfs = Callable[[int], int]
+# syncfs(fd) -> 0, or -1 with errno set (the C function, called through ctypes).
+Syncfs = Callable[[int], int]
 
 
-def _load_syncfs() -> _Syncfs | None:
+def _load_syncfs() -> Syncfs | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -39,7 +42,7 @@ def _load_syncfs() -> _Syncfs | None:
         return None
     function.argtypes = [ctypes.c_int]
     function.restype = ctypes.c_int
-    syncfs: _Syncfs = function
+    syncfs: Syncfs = function
     return syncfs
 
 
@@ -70,7 +73,7 @@ class GroupSync:
     variable, cost more CPU than the flushes).
     """
 
-    def __init__(self, directory: str, syncfs: _Syncfs) -> None:
+    def __init__(self, directory: str, syncfs: Syncfs) -> None:
         self._syncfs = syncfs
         # Any open file on the file system names it for syncfs; the layer root is.
         self._fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -146,8 +149,10 @@ class GroupSync:
             os.close(fd)
 
 
-def group_sync_for(directory: str) -> GroupSync | None:
-    """A group flusher for the file system of ``directory``, or ``None`` where unsupported."""
-    if _SYNCFS is None:
+def group_sync_for(directory: str, syncfs: Syncfs | None = None) -> GroupSync | None:
+    """A group flusher for the file system of ``directory`` calling ``syncfs``
+    (default: the system's), or ``None`` where there is none."""
+    function = syncfs if syncfs is not None else _SYNCFS
+    if function is None:
         return None
-    return GroupSync(directory, _SYNCFS)
+    return GroupSync(directory, function)

@@ -4,57 +4,41 @@
 into place (create-only, atomic) and makes the link durable; both flushes are
 shared by every writer waiting at the same moment (group commit,
 :mod:`telelake.lake.groupsync`). The webhook's batcher uses the staging API
-(``stage``/``flush``/``publish``) to do the same for a whole round of updates
-from one thread. Where unnamed files are not supported, temporary files start
-with a dot and are never listed, so a reader never sees a partial object.
+(:meth:`LocalStore.stager`: ``stage``/``flush``/``publish``) to do the same for
+a whole round of updates from one thread. Where unnamed files are not
+supported, temporary files start with a dot and are never listed, so a reader
+never sees a partial object. The system calls behind each step, and their
+fallbacks, are in :mod:`telelake.lake.localfs`.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import errno
 import os
 import threading
-import uuid
 import weakref
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from telelake.errors import StorageError
-from telelake.lake.groupsync import GroupSync, group_sync_for
+from telelake.lake.groupsync import GroupSync, Syncfs, group_sync_for
+from telelake.lake.localfs import (
+    NO_LINKS,
+    LayerFiles,
+    checked,
+    fsync_dir,
+    link_or_move,
+    link_unnamed,
+    read_file,
+    write_all,
+)
 
-_TMP_PREFIX = ".tmp-"
-_READ_CHUNK = 64 * 1024
-# Errors meaning "this file system cannot do that", as opposed to a failure.
-_UNSUPPORTED = frozenset({errno.EOPNOTSUPP, errno.ENOTSUP, errno.EISDIR, errno.EINVAL})
-_NO_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP})
-# Linking an O_TMPFILE file into place goes through its /proc entry.
-_PROC_FD = "/proc/self/fd"
-_HAS_TMPFILE = hasattr(os, "O_TMPFILE") and os.path.isdir(_PROC_FD)
+if TYPE_CHECKING:
+    from telelake.lake.storage import Staged as StagedObject
+    from telelake.lake.storage import Stager
 
 Durability = Literal["group", "fsync"]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _checked(key: str) -> str:
-    if key.startswith("/") or ".." in key.split("/"):
-        raise StorageError(f"refusing key outside the lake: {key!r}")
-    return key
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
 
 
 class Staged:
@@ -77,32 +61,78 @@ class Staged:
 
 
 class LocalStore:
-    """A layer in a local folder. ``durability="group"`` (the default) shares flushes
-    between concurrent :meth:`create` calls where there is ``syncfs``; ``"fsync"``
-    fsyncs each file and folder (also the fallback elsewhere)."""
+    """A layer in a local folder.
 
-    def __init__(self, root: str | Path, *, durability: Durability = "group") -> None:
+    ``durability="group"`` (the default) shares flushes between concurrent
+    :meth:`create` calls where there is ``syncfs``; ``"fsync"`` fsyncs each file
+    and folder (also the fallback elsewhere).
+
+    Two switches stand in for file systems and failures a test cannot make
+    on demand: ``unnamed_files=False`` behaves like a file system without
+    ``O_TMPFILE`` (dot-named temporary files), and ``syncfs`` replaces the flush
+    the group commit calls (same signature as the C function: 0, or -1 with
+    ``errno`` set). A store given ``syncfs`` shares flushes even where the
+    system has none. :attr:`flushes` counts the shared flushes run so far.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        durability: Durability = "group",
+        unnamed_files: bool = True,
+        syncfs: Syncfs | None = None,
+    ) -> None:
         self.root = Path(root)
         self.url = str(self.root)
         self.durability = durability
+        self.unnamed_files = unnamed_files
+        self._syncfs = syncfs
         self._sync: GroupSync | None = None
         self._sync_lock = threading.Lock()
-        self._tmpfile = _HAS_TMPFILE
-        # Folders known to exist (saves a stat per write; re-checked if one vanishes),
-        # each with whether it is on the root's file system, which syncfs flushes.
-        self._known_dirs: dict[Path, bool] = {}
-        self._root_device = -1
+        self._files = LayerFiles(self.root, unnamed=unnamed_files)
 
+    # Sent to ETL worker processes. The flusher (an open fd, a lock, a thread)
+    # stays in this process, and so does a custom ``syncfs``: it is often a
+    # closure or a ctypes function, which do not pickle. The copy flushes with
+    # the system's ``syncfs`` (or fsyncs each file where there is none), so it
+    # is never less durable than the original, and injected faults stay here.
     def __getstate__(self) -> dict[str, object]:
-        # Sent to ETL worker processes: the flusher (an open fd, a lock) stays here.
-        return {"root": self.root, "durability": self.durability}
+        return {
+            "root": self.root,
+            "durability": self.durability,
+            "unnamed_files": self.unnamed_files,
+        }
 
     def __setstate__(self, state: dict[str, object]) -> None:
         durability: Durability = "fsync" if state["durability"] == "fsync" else "group"
-        self.__init__(Path(str(state["root"])), durability=durability)  # type: ignore[misc]
+        LocalStore.__init__(
+            self,
+            Path(str(state["root"])),
+            durability=durability,
+            unnamed_files=bool(state.get("unnamed_files", True)),
+        )
 
     def path(self, key: str) -> Path:
-        return self.root / _checked(key)
+        return self.root / checked(key)
+
+    @property
+    def flushes(self) -> int:
+        """Shared flushes run so far (0 while none ran, and for ``durability="fsync"``)."""
+        sync = self._sync
+        return 0 if sync is None else sync.flushes
+
+    def stager(self) -> Stager | None:
+        """This store, when it may share flushes (``durability="group"``), else ``None``.
+
+        Whether it really can is found out on first use: ask :meth:`can_stage`.
+        """
+        return self if self.durability == "group" else None
+
+    def arrow_location(self) -> tuple[Any, str]:
+        from pyarrow import fs
+
+        return fs.LocalFileSystem(), str(self.root.expanduser().resolve())
 
     def _group(self) -> GroupSync | None:
         if self.durability != "group":
@@ -110,65 +140,15 @@ class LocalStore:
         if self._sync is None:
             with self._sync_lock:
                 if self._sync is None:
-                    self._ensure_dir(self.root, durable=True)
-                    sync = group_sync_for(str(self.root))
+                    self._files.ensure_dir(self.root, durable=True)
+                    sync = group_sync_for(str(self.root), self._syncfs)
                     if sync is None:
                         self.durability = "fsync"
                         return None
-                    self._root_device = os.stat(self.root).st_dev
+                    self._files.note_root_device()
                     weakref.finalize(self, sync.close)
                     self._sync = sync
         return self._sync
-
-    def _ensure_dir(self, directory: Path, durable: bool) -> bool:
-        """Create ``directory``; with ``durable``, fsync each newly created level.
-
-        Without ``durable`` the caller's next group flush covers the new levels.
-        Says whether ``directory`` is on the layer root's file system.
-        """
-        known = self._known_dirs.get(directory)
-        if known is not None:
-            return known
-        missing: list[Path] = []
-        current = directory
-        while not current.is_dir():
-            missing.append(current)
-            if current.parent == current:
-                break
-            current = current.parent
-        for level in reversed(missing):
-            try:
-                level.mkdir()
-            except FileExistsError:
-                if not level.is_dir():
-                    raise
-                continue
-            if durable:
-                _fsync_dir(level.parent)
-        same = os.stat(directory).st_dev == self._root_device
-        self._known_dirs[directory] = same
-        return same
-
-    def _write_temp(self, target: Path, data: bytes) -> Path:
-        self._ensure_dir(target.parent, durable=True)
-        temp = target.parent / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-        try:
-            fd = os.open(temp, flags, 0o644)
-        except FileNotFoundError:
-            # The folder was removed since we saw it (an emptied partition).
-            self._known_dirs.pop(target.parent, None)
-            self._ensure_dir(target.parent, durable=True)
-            fd = os.open(temp, flags, 0o644)
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            temp.unlink(missing_ok=True)
-            raise
-        os.close(fd)
-        return temp
 
     def create(self, key: str, data: bytes) -> bool:
         target = self.path(key)
@@ -176,60 +156,33 @@ class LocalStore:
             sync = self._group()
             if sync is not None:
                 return self._create_grouped(target, data, sync)
-            return self._create_fsynced(target, data)
+            return self._files.create_fsynced(target, data)
         except OSError as exc:
             raise StorageError(
                 f"could not store {key} in {self.url}: {exc.strerror or exc}"
             ) from exc
 
-    def _open_unnamed(self, directory: Path) -> tuple[int, Path | None]:
-        """A new file in ``directory`` no reader can see: unnamed, else dot-named."""
-        try:
-            return self._open_unnamed_in(directory)
-        except FileNotFoundError:
-            # The folder was removed since we saw it (an emptied partition, a
-            # cleared marker folder, possibly by another process): make it again.
-            self._known_dirs.pop(directory, None)
-            self._ensure_dir(directory, durable=False)
-            return self._open_unnamed_in(directory)
-
-    def _open_unnamed_in(self, directory: Path) -> tuple[int, Path | None]:
-        if self._tmpfile:
-            try:
-                return os.open(directory, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644), None
-            except OSError as exc:
-                if exc.errno not in _UNSUPPORTED:
-                    raise
-                self._tmpfile = False
-        temp = directory / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
-        return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644), temp
-
     def _create_grouped(self, target: Path, data: bytes, sync: GroupSync) -> bool:
-        if not self._ensure_dir(target.parent, durable=False):
+        files = self._files
+        if not files.ensure_dir(target.parent, durable=False):
             # Another file system mounted inside the layer: syncfs of ours misses it.
-            return self._create_fsynced(target, data)
-        fd, temp = self._open_unnamed(target.parent)
+            return files.create_fsynced(target, data)
+        fd, temp = files.open_hidden(target.parent)
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
             # The bytes are durable before any name points at them, so even a
             # power cut never leaves a visible object that is short or empty.
             sync.wait()
             if temp is None:
-                source = f"{_PROC_FD}/{fd}"
-                # linkat(AT_SYMLINK_FOLLOW) links the open file, not the /proc symlink;
-                # os.link uses linkat only when given a dir fd (ignored: paths are absolute).
                 try:
-                    os.link(source, target, src_dir_fd=fd, follow_symlinks=True)
-                    created = True
-                except FileExistsError:
-                    created = False
+                    created = link_unnamed(fd, target)
                 except OSError as exc:
-                    if exc.errno not in _NO_LINKS:
+                    if exc.errno not in NO_LINKS:
                         raise
-                    self._tmpfile = False
-                    return self._create_fsynced(target, data)
+                    files.unnamed = False
+                    return files.create_fsynced(target, data)
             else:
-                created = self._link_or_move(temp, target)
+                created = link_or_move(temp, target)
         finally:
             os.close(fd)
             if temp is not None:
@@ -239,9 +192,10 @@ class LocalStore:
         sync.wait()
         return created
 
-    # Staging: the same create, split so one caller can batch many objects
-    # around shared flushes (stage all, flush, publish all, flush), with no
-    # thread waiting per object. Used by telelake.ingest.batcher.
+    # Staging (the Stager protocol of telelake.lake.storage): the same create,
+    # split so one caller can batch many objects around shared flushes (stage
+    # all, flush, publish all, flush), with no thread waiting per object. Used
+    # by telelake.ingest.batcher.
 
     def can_stage(self) -> bool:
         """Whether :meth:`stage`/:meth:`publish`/:meth:`flush` share flushes here
@@ -257,15 +211,17 @@ class LocalStore:
         Call :meth:`flush`, then :meth:`publish`; or :meth:`discard`.
         """
         target = self.path(key)
+        files = self._files
         try:
-            if not self._ensure_dir(target.parent, durable=False):
+            self._group()  # finds out on first use whether flushes are shared here
+            if not files.ensure_dir(target.parent, durable=False):
                 # Another file system mounted inside the layer: syncfs of ours misses it.
                 staged = Staged(key, target, -1, None)
-                staged.created = self._create_fsynced(target, data)
+                staged.created = files.create_fsynced(target, data)
                 return staged
-            fd, temp = self._open_unnamed(target.parent)
+            fd, temp = files.open_hidden(target.parent)
             try:
-                _write_all(fd, data)
+                write_all(fd, data)
             except BaseException:
                 os.close(fd)
                 if temp is not None:
@@ -277,55 +233,50 @@ class LocalStore:
                 f"could not store {key} in {self.url}: {exc.strerror or exc}"
             ) from exc
 
-    def publish(self, staged: Staged) -> bool:
+    def publish(self, staged: StagedObject) -> bool:
         """Name a staged object, create-only; ``False`` if ``key`` existed.
 
         Its bytes must be durable (a :meth:`flush` since :meth:`stage`) unless
         there are none; the name is durable after the next :meth:`flush`.
         """
-        if staged.fd < 0:
-            if staged.created is None:
-                raise StorageError(f"{staged.key} was already published or discarded")
-            return staged.created
-        fd, staged.fd = staged.fd, -1
+        mine = _own(staged)
+        if mine.fd < 0:
+            if mine.created is None:
+                raise StorageError(f"{mine.key} was already published or discarded")
+            return mine.created
+        fd, mine.fd = mine.fd, -1
         try:
-            if staged.temp is not None:
-                return self._link_or_move(staged.temp, staged.target)
+            if mine.temp is not None:
+                return link_or_move(mine.temp, mine.target)
             try:
-                return self._link_unnamed(fd, staged.target)
+                return link_unnamed(fd, mine.target)
             except FileNotFoundError:
                 # The folder was removed since staging (an emptied partition): again.
-                self._known_dirs.pop(staged.target.parent, None)
-                self._ensure_dir(staged.target.parent, durable=False)
-                return self._link_unnamed(fd, staged.target)
+                self._files.forget(mine.target.parent)
+                self._files.ensure_dir(mine.target.parent, durable=False)
+                return link_unnamed(fd, mine.target)
         except OSError as exc:
-            if staged.temp is None and exc.errno in _NO_LINKS:
-                self._tmpfile = False  # this object fails (retried); later ones use temp names
+            if mine.temp is None and exc.errno in NO_LINKS:
+                # This object fails (and is retried); later ones use temp names.
+                self._files.unnamed = False
             raise StorageError(
-                f"could not store {staged.key} in {self.url}: {exc.strerror or exc}"
+                f"could not store {mine.key} in {self.url}: {exc.strerror or exc}"
             ) from exc
         finally:
             os.close(fd)
-            if staged.temp is not None:
-                staged.temp.unlink(missing_ok=True)
+            if mine.temp is not None:
+                mine.temp.unlink(missing_ok=True)
 
-    @staticmethod
-    def _link_unnamed(fd: int, target: Path) -> bool:
-        try:
-            os.link(f"{_PROC_FD}/{fd}", target, src_dir_fd=fd, follow_symlinks=True)
-            return True
-        except FileExistsError:
-            return False
-
-    def discard(self, staged: Staged) -> None:
+    def discard(self, staged: StagedObject) -> None:
         """Drop a staged object that will not be published (nothing stays behind)."""
-        fd, staged.fd = staged.fd, -1
+        mine = _own(staged)
+        fd, mine.fd = mine.fd, -1
         if fd >= 0:
             # Best effort: an unnamed file vanishes with its descriptor anyway.
             with contextlib.suppress(OSError):
                 os.close(fd)
-                if staged.temp is not None:
-                    staged.temp.unlink(missing_ok=True)
+                if mine.temp is not None:
+                    mine.temp.unlink(missing_ok=True)
 
     def flush(self) -> None:
         """Make everything staged and published so far durable (one ``syncfs``)."""
@@ -337,44 +288,16 @@ class LocalStore:
         except OSError as exc:
             raise StorageError(f"could not flush {self.url}: {exc.strerror or exc}") from exc
 
-    def _create_fsynced(self, target: Path, data: bytes) -> bool:
-        temp = self._write_temp(target, data)
-        try:
-            created = self._link_or_move(temp, target)
-        finally:
-            temp.unlink(missing_ok=True)
-        _fsync_dir(target.parent)
-        return created
-
-    @staticmethod
-    def _link_or_move(temp: Path, target: Path) -> bool:
-        """Put ``temp`` at ``target`` unless it exists; ``False`` if it did."""
-        try:
-            # link() is create-only and atomic: a concurrent writer of the
-            # same key cannot be overwritten, and the reader sees all or nothing.
-            os.link(temp, target)
-            return True
-        except FileExistsError:
-            return False
-        except OSError as exc:
-            if exc.errno not in _NO_LINKS:
-                raise
-        # Filesystems without hard links: fall back to an exists check.
-        if target.exists():
-            return False
-        os.replace(temp, target)
-        return True
-
     def replace(self, key: str, data: bytes) -> None:
         target = self.path(key)
         try:
-            temp = self._write_temp(target, data)
+            temp = self._files.write_temp(target, data)
             try:
                 os.replace(temp, target)
             except BaseException:
                 temp.unlink(missing_ok=True)
                 raise
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         except OSError as exc:
             raise StorageError(
                 f"could not write {key} in {self.url}: {exc.strerror or exc}"
@@ -392,24 +315,12 @@ class LocalStore:
 
     def read_many(self, keys: builtins.list[str]) -> builtins.list[bytes]:
         # Sequential on purpose: a local read is a few µs, less than handing it
-        # to a thread pool costs. Plain os.read, not open(): no io object and no
-        # fstat halves the cost of a read (measured in bench/etl.py); 64 KiB
-        # covers almost every update in one call (a larger buffer is slower).
+        # to a thread pool costs (and read_file is cheaper than open().read()).
         root = str(self.root) + os.sep
         out: builtins.list[bytes] = []
-        flags = os.O_RDONLY | os.O_CLOEXEC
         for key in keys:
             try:
-                fd = os.open(root + _checked(key), flags)
-                try:
-                    data = os.read(fd, _READ_CHUNK)
-                    if len(data) == _READ_CHUNK:
-                        parts = [data]
-                        while chunk := os.read(fd, _READ_CHUNK):
-                            parts.append(chunk)
-                        data = b"".join(parts)
-                finally:
-                    os.close(fd)
+                data = read_file(root + checked(key))
             except FileNotFoundError:
                 raise
             except OSError as exc:
@@ -435,7 +346,7 @@ class LocalStore:
                 parent.rmdir()
             except OSError:
                 break
-            self._known_dirs.pop(parent, None)
+            self._files.forget(parent)
             parent = parent.parent
 
     def list(self, prefix: str) -> builtins.list[str]:
@@ -471,3 +382,10 @@ class LocalStore:
             return []
         except OSError as exc:
             raise StorageError(f"could not list {base}: {exc.strerror or exc}") from exc
+
+
+def _own(staged: StagedObject) -> Staged:
+    """``staged`` as this module's :class:`Staged` (what :meth:`LocalStore.stage` made)."""
+    if not isinstance(staged, Staged):
+        raise TypeError(f"{staged.key} was not staged by a LocalStore")
+    return staged

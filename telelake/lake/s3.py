@@ -22,7 +22,8 @@ How each promise of the contract is kept on S3:
   latency (~8 ms on S3) does not add up over a day of updates.
 
 boto3 is imported when a store is first used, so local use never pays for it,
-and nothing here imports pyarrow or DuckDB (the ingest Lambda stays small).
+and nothing here imports pyarrow or DuckDB at import time (the ingest Lambda stays
+small): pyarrow loads only when a reader asks for :meth:`S3Store.arrow_location`.
 """
 
 from __future__ import annotations
@@ -35,9 +36,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from telelake.errors import ConfigError, StorageError
+
+if TYPE_CHECKING:
+    from telelake.lake.storage import Stager
 
 T = TypeVar("T")
 
@@ -86,6 +91,35 @@ def make_client(timeout: float = 10.0, max_attempts: int = MAX_ATTEMPTS) -> Any:
     return boto3.session.Session().client("s3", config=config)
 
 
+def arrow_filesystem() -> Any:
+    """pyarrow's S3 file system set up from the AWS settings boto3 resolves.
+
+    boto3 resolves the credential chain (profiles, SSO, roles, environment)
+    and region; pyarrow gets them explicitly, so both read the same account,
+    and it never probes the EC2 metadata service for a region.
+    """
+    import boto3
+    from pyarrow import fs
+
+    session = boto3.session.Session()
+    credentials = session.get_credentials()
+    frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    options: dict[str, Any] = {"region": session.region_name or "us-east-1"}
+    if frozen is not None:
+        options.update(
+            access_key=frozen.access_key,
+            secret_key=frozen.secret_key,
+            session_token=frozen.token,
+        )
+    else:
+        options["anonymous"] = True
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        options.update(scheme=parts.scheme or "https", endpoint_override=parts.netloc + parts.path)
+    return fs.S3FileSystem(**options)
+
+
 def _error_code(exc: BaseException) -> str:
     response = getattr(exc, "response", None) or {}
     code = str(response.get("Error", {}).get("Code", ""))
@@ -129,6 +163,7 @@ class S3Store:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self._client = client
+        self._arrow: Any = None
         self._lock = threading.Lock()
         # Cleared when the store answers that it cannot do conditional writes.
         self.conditional_writes = True
@@ -145,6 +180,7 @@ class S3Store:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_client"] = None
+        state["_arrow"] = None
         state.pop("_lock")
         return state
 
@@ -159,6 +195,19 @@ class S3Store:
                 if self._client is None:
                     self._client = make_client(self.timeout, self.max_attempts)
         return self._client
+
+    def stager(self) -> Stager | None:
+        """``None``: each PUT is durable on its own, there is no flush to share."""
+        return None
+
+    def arrow_location(self) -> tuple[Any, str]:
+        """pyarrow's S3 file system with the credentials, region and endpoint boto3
+        resolves, and ``bucket/prefix``; built once per store (pyarrow loads only here)."""
+        with self._lock:
+            if self._arrow is None:
+                self._arrow = arrow_filesystem()
+        root = f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
+        return self._arrow, root
 
     def _key(self, key: str) -> str:
         if key.startswith("/") or ".." in key.split("/"):

@@ -18,12 +18,47 @@ The folder backend is in :mod:`telelake.lake.local`, the S3 backend in
 from __future__ import annotations
 
 import builtins
-from typing import Protocol
+from typing import Any, Protocol
 
 from telelake.errors import ConfigError
 from telelake.lake.local import LocalStore
 
-__all__ = ["LocalStore", "Store", "open_store"]
+__all__ = ["LocalStore", "Stager", "Store", "open_store"]
+
+
+class Staged(Protocol):
+    """An object written where no reader sees it, not yet named (opaque to callers)."""
+
+    key: str
+
+
+class Stager(Protocol):
+    """A store that can split :meth:`Store.create` so one caller batches many objects
+    around shared flushes: stage all, flush, publish all, flush.
+
+    Every object still has its bytes durable before any name points at it; the
+    caller acknowledges an object only after a flush that followed its publish.
+    """
+
+    def can_stage(self) -> bool:
+        """Whether staging shares flushes here (found out on first use)."""
+        ...
+
+    def stage(self, key: str, data: bytes) -> Staged:
+        """Write ``data`` for ``key`` where no reader sees it; nothing is durable yet."""
+        ...
+
+    def publish(self, staged: Staged) -> bool:
+        """Name a staged object, create-only; ``False`` if the key existed."""
+        ...
+
+    def discard(self, staged: Staged) -> None:
+        """Drop a staged object that will not be published."""
+        ...
+
+    def flush(self) -> None:
+        """Make everything staged and published so far durable."""
+        ...
 
 
 class Store(Protocol):
@@ -59,6 +94,15 @@ class Store(Protocol):
 
     def list_dirs(self, prefix: str) -> builtins.list[str]:
         """Names of the immediate sub-folders of ``prefix``, sorted."""
+        ...
+
+    def stager(self) -> Stager | None:
+        """This store's staging interface, or ``None`` when it cannot batch flushes."""
+        ...
+
+    def arrow_location(self) -> tuple[Any, str]:
+        """pyarrow's file system for this layer and the layer's root in it, for readers
+        that scan many files at once (the query engine, the ETL's bulk reads)."""
         ...
 
 

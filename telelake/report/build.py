@@ -35,25 +35,23 @@ def page_sections(
     return [known.get(report.name) or (report, run_report(engine, report)) for report in REPORTS]
 
 
-def lake_zone(settings: Settings) -> str:
-    """The zone the lake records for itself (its local hours), else the configured one."""
-    from telelake.lake.manifest import recorded_zone
-    from telelake.lake.storage import open_store
-
+def lake_zone(engine: Engine, settings: Settings) -> str:
+    """The zone of the lake's local hours, as its enriched layer records it, else the
+    configured one (a lake not built since telelake started recording it)."""
     try:
-        return recorded_zone(open_store(settings.raw_url)) or settings.timezone
-    except (TelelakeError, OSError) as exc:
+        return engine.recorded_zone() or settings.timezone
+    except TelelakeError as exc:
         log.debug("lake zone not readable, using %s: %s", settings.timezone, exc)
         return settings.timezone
 
 
-def render_page(sections: list[tuple[Report, Result]], settings: Settings) -> str:
-    """The page for ``sections`` of the lake of ``settings``."""
+def render_page(sections: list[tuple[Report, Result]], settings: Settings, zone: str) -> str:
+    """The page for ``sections`` of the lake of ``settings``, local hours in ``zone``."""
     return render_html(
         sections,
         title=PAGE_TITLE,
         subtitle=f"lake: {settings.enriched_url}",
-        timezone=lake_zone(settings),
+        timezone=zone,
     )
 
 
@@ -61,4 +59,5 @@ def render_lake(settings: Settings) -> str:
     """The page of the lake of ``settings``, every report run now."""
     with Engine(settings.enriched_url) as engine:
         sections = page_sections(engine)
-    return render_page(sections, settings)
+        zone = lake_zone(engine, settings)
+    return render_page(sections, settings, zone)

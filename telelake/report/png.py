@@ -5,14 +5,14 @@ same browser engine a reader uses: Playwright drives a headless Chromium,
 loads the page (no network: its CSP forbids any request, and every request
 is refused here too) and screenshots each chart's card. Playwright is an
 optional dependency (``pip install playwright``) and needs a Chromium: the
-system one (Debian's ``chromium``, or ``TELELAKE_CHROMIUM=/path``) or the one
+system one (Debian's ``chromium``, or the ``chromium`` setting, e.g.
+``TELELAKE_CHROMIUM=/path``) or the one
 ``playwright install chromium`` downloads. Without either, ``--png`` fails in
 one line saying so.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -38,9 +38,8 @@ _HOW = (
 )
 
 
-def chromium_path() -> str | None:
-    """The Chromium to drive: ``TELELAKE_CHROMIUM``, a system one, else Playwright's own."""
-    configured = os.environ.get("TELELAKE_CHROMIUM")
+def chromium_path(configured: str | None = None) -> str | None:
+    """The Chromium to drive: the configured one, a system one, else Playwright's own."""
     if configured:
         if not Path(configured).is_file():
             raise ConfigError(f"TELELAKE_CHROMIUM={configured} is not a file")
@@ -52,23 +51,26 @@ def chromium_path() -> str | None:
     return found
 
 
-def check_browser() -> None:
-    """Fail with one line when Playwright is not installed or TELELAKE_CHROMIUM is wrong."""
+def check_browser(configured: str | None = None) -> None:
+    """Fail with one line when Playwright is not installed or the configured Chromium is wrong."""
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         raise ConfigError(f"Playwright is not installed; {_HOW}") from None
-    chromium_path()
+    chromium_path(configured)
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "chart"
 
 
-def write_pngs(page_html: str, folder: str | Path, *, scale: float = 2) -> list[Path]:
+def write_pngs(
+    page_html: str, folder: str | Path, *, scale: float = 2, chromium: str | None = None
+) -> list[Path]:
     """Screenshot every chart of ``page_html`` into ``folder`` (``scale`` pixels per CSS
-    pixel: 2 is sharp on slides); the files written, in order."""
-    check_browser()
+    pixel: 2 is sharp on slides) with the Chromium ``chromium`` names (else a system or
+    Playwright one); the files written, in order."""
+    check_browser(chromium)
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -84,7 +86,7 @@ def write_pngs(page_html: str, folder: str | Path, *, scale: float = 2) -> list[
         try:
             with sync_playwright() as driver:
                 browser = driver.chromium.launch(
-                    executable_path=chromium_path(), args=CHROMIUM_FLAGS
+                    executable_path=chromium_path(chromium), args=CHROMIUM_FLAGS
                 )
                 try:
                     written = _shoot(browser, page_file, target, scale)

@@ -1,1 +1,1 @@
-"""Telegram's side of things: a typed view over Update JSON and a traffic simulator."""
+"""Telegram's side of things: a typed view over Update JSON, the Bot API client, exports."""

@@ -11,13 +11,9 @@ deleteWebhook, getUpdates). What it adds over a bare HTTP call:
   here carries a URL or an httpx error text, and messages pass through
   :func:`telelake.redaction.redact` anyway.
 
-Errors (all :class:`telelake.errors.TelelakeError`)::
-
-    BotApiError                 an answer with ok=false (terminal unless said otherwise)
-    ├── TokenRejectedError      401: the token is wrong or revoked
-    ├── WebhookActiveError      409 on getUpdates: a webhook is set
-    ├── OtherPollerError        409 on getUpdates: another process polls the same bot
-    └── BotApiUnavailableError  network errors, 5xx, 429 after the retries (retryable)
+Errors are the :class:`telelake.errors.BotApiError` family (drawn in
+``telelake/errors.py``): a rejected token, a webhook in the way, a second
+poller, and Telegram unavailable after the retries (the one retryable kind).
 """
 
 from __future__ import annotations
@@ -33,42 +29,16 @@ import httpx
 import orjson
 
 from telelake import __version__
-from telelake.errors import TelelakeError
-from telelake.redaction import redact, register_secret
-from telelake.telegram.update import (  # noqa: F401  (re-exported)
-    DEFAULT_ALLOWED_UPDATES,
-    MEMBER_UPDATES,
-    REACTION_UPDATES,
+from telelake.errors import (
+    BotApiError,
+    BotApiUnavailableError,
+    OtherPollerError,
+    TokenRejectedError,
+    WebhookActiveError,
 )
+from telelake.redaction import redact, register_secret
 
 log = logging.getLogger("telelake.botapi")
-
-
-class BotApiError(TelelakeError):
-    """The Bot API answered ``ok: false``; ``error_code`` and ``method`` say which call."""
-
-    def __init__(self, message: str, *, method: str = "", error_code: int | None = None) -> None:
-        super().__init__(message)
-        self.method = method
-        self.error_code = error_code
-
-
-class TokenRejectedError(BotApiError):
-    """401 Unauthorized: the token is not a valid bot token."""
-
-
-class WebhookActiveError(BotApiError):
-    """409 on getUpdates because a webhook is set for the bot."""
-
-
-class OtherPollerError(BotApiError):
-    """409 on getUpdates because another getUpdates request took over."""
-
-
-class BotApiUnavailableError(BotApiError):
-    """Telegram could not be reached or kept failing; trying again later may work."""
-
-    retryable = True
 
 
 TOKEN_REJECTED = "the bot token was rejected (401): check TELEGRAM_BOT_TOKEN from @BotFather"

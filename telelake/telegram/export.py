@@ -7,7 +7,9 @@ and reports apply to history. The reference for the format is tdesktop's
 ``export_output_json.cpp``: a single-chat export is ``{name, type, id,
 messages: [...]}``; a full-account export holds ``chats.list`` and
 ``left_chats.list`` of such objects. Reading the file, streamed in bounded
-memory, is ``telegram/export_file.py``; this module converts one message.
+memory, is ``telegram/export_file.py``; this module converts one message:
+its ids, chat, sender, forward, reply and service action here, its text and
+media in ``telegram/export_content.py``.
 
 Imported updates get their own ``update_id`` namespace: negative numbers
 derived from ``(chat_id, message_id)`` (:func:`imported_update_id`). Telegram's
@@ -31,15 +33,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from telelake.errors import UsageError
+from telelake.telegram.export_content import join_text, media_fields, scalars, to_int
 
 # Imported update ids: -(1 + 62 bits of SHA-256("<chat_id>:<message_id>")).
-IMPORT_ID_BITS = 62
 # 2^62 ids for (chat, message) pairs: a collision among 10^7 imported
 # messages has probability ~10^-5.
+IMPORT_ID_BITS = 62
 DELETED_ACCOUNT = "Deleted Account"
 _CHANNEL_BASE = 1_000_000_000_000  # Bot API: -100<id> == -(10^12 + id)
 
-# tdesktop dialog type -> (Bot API chat type, how the bare id becomes a Bot API id)
+# tdesktop dialog type -> Bot API chat type (bot_chat() derives the Bot API id)
 CHAT_TYPES: dict[str, str] = {
     "personal_chat": "private",
     "bot_chat": "private",
@@ -49,39 +52,6 @@ CHAT_TYPES: dict[str, str] = {
     "public_supergroup": "supergroup",
     "private_channel": "channel",
     "public_channel": "channel",
-}
-
-# tdesktop text part type -> Bot API MessageEntity type ("plain" has none).
-ENTITY_TYPES: dict[str, str] = {
-    "mention": "mention",
-    "hashtag": "hashtag",
-    "cashtag": "cashtag",
-    "bot_command": "bot_command",
-    "link": "url",
-    "email": "email",
-    "phone": "phone_number",
-    "bold": "bold",
-    "italic": "italic",
-    "underline": "underline",
-    "strikethrough": "strikethrough",
-    "spoiler": "spoiler",
-    "code": "code",
-    "pre": "pre",
-    "text_link": "text_link",
-    "mention_name": "text_mention",
-    "custom_emoji": "custom_emoji",
-    "blockquote": "blockquote",
-    "expandable_blockquote": "expandable_blockquote",
-}
-
-# media_type of a document -> Bot API content field
-MEDIA_FIELDS: dict[str, str] = {
-    "sticker": "sticker",
-    "video_file": "video",
-    "voice_message": "voice",
-    "audio_file": "audio",
-    "animation": "animation",
-    "video_message": "video_note",
 }
 
 
@@ -139,69 +109,6 @@ def peer_id(value: Any) -> tuple[str, int] | None:
                 return prefix, bare
             return prefix, -(_CHANNEL_BASE + bare) if prefix == "channel" else -bare
     return None
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def join_text(value: Any) -> tuple[str, list[dict[str, Any]]]:
-    """An export's ``text`` (a string, or an array of strings and part objects) ->
-    plain text and Bot API entities with UTF-16 offsets."""
-    if isinstance(value, str):
-        return value, []
-    if not isinstance(value, list):
-        return "", []
-    pieces: list[str] = []
-    entities: list[dict[str, Any]] = []
-    offset = 0
-    for part in value:
-        if isinstance(part, str):
-            piece, kind = part, None
-        elif isinstance(part, dict) and isinstance(part.get("text"), str):
-            piece, kind = part["text"], ENTITY_TYPES.get(str(part.get("type")))
-        else:
-            continue
-        length = _utf16_len(piece)
-        if kind is not None and length and isinstance(part, dict):
-            entity = _entity(kind, part, piece, offset, length)
-            if entity is not None:
-                entities.append(entity)
-        pieces.append(piece)
-        offset += length
-    return "".join(pieces), entities
-
-
-def _entity(
-    kind: str, part: dict[str, Any], piece: str, offset: int, length: int
-) -> dict[str, Any] | None:
-    entity: dict[str, Any] = {"type": kind, "offset": offset, "length": length}
-    if kind == "text_link" and isinstance(part.get("href"), str):
-        entity["url"] = part["href"]
-    elif kind == "text_mention":
-        user_id = to_int(part.get("user_id"))
-        if user_id is None:
-            return None
-        entity["user"] = {"id": user_id, "first_name": piece}
-    elif kind == "custom_emoji" and part.get("document_id") is not None:
-        entity["custom_emoji_id"] = str(part["document_id"])
-    elif kind == "pre" and part.get("language"):
-        entity["language"] = str(part["language"])
-    return entity
-
-
-def to_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
-def _scalar(message: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {name: message[name] for name in names if isinstance(message.get(name), int | str)}
 
 
 class Names:
@@ -270,72 +177,6 @@ def _sender(message: dict[str, Any], out: dict[str, Any], name_key: str, id_key:
             out["sender_chat"]["title"] = name
 
 
-def _media(message: dict[str, Any]) -> dict[str, Any]:
-    """The content field(s) of a message's media, without file paths or file ids."""
-    size = _scalar(message, "width", "height")
-    if "photo" in message:
-        return {"photo": [{**size, **_scalar(message, "photo_file_size")}]}
-    if "file" in message:
-        field = MEDIA_FIELDS.get(str(message.get("media_type")), "document")
-        media = {**size, **_scalar(message, "mime_type")}
-        if "duration_seconds" in message:
-            media["duration"] = message["duration_seconds"]
-        if field == "sticker":
-            media = {**size, **_scalar(message, "sticker_emoji")}
-            if "emoji" not in media and "sticker_emoji" in media:
-                media["emoji"] = media.pop("sticker_emoji")
-        elif field == "audio":
-            media.update(_scalar(message, "performer", "title"))
-        path = message.get("file")
-        if field == "document" and isinstance(path, str) and not path.startswith("("):
-            media["file_name"] = path.rsplit("/", 1)[-1]
-        out = {field: media}
-        if field == "animation":
-            out["document"] = dict(media)  # as the Bot API sends animations
-        return out
-    poll = message.get("poll")
-    if isinstance(poll, dict):
-        options = [
-            {"text": str(a.get("text", "")), "voter_count": to_int(a.get("voters")) or 0}
-            for a in poll.get("answers") or []
-            if isinstance(a, dict)
-        ]
-        return {
-            "poll": {
-                "question": str(poll.get("question", "")),
-                "options": options,
-                "total_voter_count": to_int(poll.get("total_voters")) or 0,
-                "is_closed": poll.get("closed") is True,
-                "type": "regular",
-            }
-        }
-    contact = message.get("contact_information")
-    if isinstance(contact, dict):
-        return {"contact": _scalar(contact, "phone_number", "first_name", "last_name")}
-    location = message.get("location_information")
-    if isinstance(location, dict):
-        point = {
-            k: location[k]
-            for k in ("latitude", "longitude")
-            if isinstance(location.get(k), int | float) and not isinstance(location[k], bool)
-        }
-        if "place_name" in message:
-            venue = {"location": point, "title": message["place_name"]}
-            venue["address"] = message.get("address", "")
-            return {"venue": venue, "location": point}
-        return {"location": point}
-    if "game_title" in message:
-        return {"game": {"title": message["game_title"], **_game(message)}}
-    if isinstance(message.get("invoice_information"), dict):
-        info = message["invoice_information"]
-        return {"invoice": _scalar(info, "title", "description", "currency", "amount")}
-    return {}
-
-
-def _game(message: dict[str, Any]) -> dict[str, Any]:
-    return {"description": str(message.get("game_description", ""))}
-
-
 def _forward(message: dict[str, Any]) -> dict[str, Any] | None:
     name = message.get("forwarded_from")
     peer = peer_id(message.get("forwarded_from_id"))
@@ -360,9 +201,32 @@ def _stub(chat: ExportChat, message_id: int) -> dict[str, Any]:
     return {"message_id": message_id, "chat": chat.as_bot_chat(), "date": 0}
 
 
+# Service actions whose Bot API field does not depend on the message.
+_FIXED_SERVICE: dict[str, dict[str, Any]] = {
+    "create_group": {"group_chat_created": True},
+    "create_channel": {"channel_chat_created": True},
+    "delete_group_photo": {"delete_chat_photo": True},
+    # The export does not say which chat a group migrated to or from.
+    "migrate_to_supergroup": {"migrate_to_chat_id": None},
+    "migrate_from_group": {"migrate_from_chat_id": None},
+}
+
+
 def _service(message: dict[str, Any], chat: ExportChat, names: Names) -> dict[str, Any]:
     """The Bot API service field of an exported service message (``action``)."""
     action = str(message.get("action") or "custom_action")
+    field = _membership(action, message, names)
+    if field is None and action in _FIXED_SERVICE:
+        field = dict(_FIXED_SERVICE[action])
+    if field is None:
+        field = _chat_event(action, message, chat)
+    # Anything else keeps the export's action name: the ETL files an unknown
+    # service field under its own name.
+    return {action: True} if field is None else field
+
+
+def _membership(action: str, message: dict[str, Any], names: Names) -> dict[str, Any] | None:
+    """Members joining, leaving or invited to a call; None for another action."""
     members = [m for m in message.get("members") or [] if m is None or isinstance(m, str)]
     actor = peer_id(message.get("actor_id"))
     actor_user = _user(actor[1], message.get("actor")) if actor and actor[0] == "user" else None
@@ -372,27 +236,24 @@ def _service(message: dict[str, Any], chat: ExportChat, names: Names) -> dict[st
         return {"new_chat_members": [actor_user]}
     if action == "remove_members" and members:
         return {"left_chat_member": _member(members[0], names)}
-    if action == "create_group":
-        return {"group_chat_created": True}
-    if action == "create_channel":
-        return {"channel_chat_created": True}
+    if action == "invite_to_group_call":
+        return {"video_chat_participants_invited": {"users": [_member(m, names) for m in members]}}
+    return None
+
+
+def _chat_event(action: str, message: dict[str, Any], chat: ExportChat) -> dict[str, Any] | None:
+    """A change to the chat (title, photo, pin, topic, call, timer, boost); None otherwise."""
     if action == "edit_group_title":
         return {"new_chat_title": str(message.get("title", ""))}
     if action == "edit_group_photo":
-        return {"new_chat_photo": [_scalar(message, "width", "height")]}
-    if action == "delete_group_photo":
-        return {"delete_chat_photo": True}
-    if action == "migrate_to_supergroup":
-        return {"migrate_to_chat_id": None}  # the export does not say which
-    if action == "migrate_from_group":
-        return {"migrate_from_chat_id": None}
+        return {"new_chat_photo": [scalars(message, "width", "height")]}
     if action == "pin_message":
         pinned = to_int(message.get("message_id"))
         return {"pinned_message": _stub(chat, pinned) if pinned is not None else None}
     if action == "topic_created":
         return {"forum_topic_created": {"name": str(message.get("title", ""))}}
     if action == "topic_edit":
-        return {"forum_topic_edited": _scalar(message, "new_title")}
+        return {"forum_topic_edited": scalars(message, "new_title")}
     if action == "group_call":
         duration = to_int(message.get("duration"))
         if duration is not None:
@@ -400,17 +261,13 @@ def _service(message: dict[str, Any], chat: ExportChat, names: Names) -> dict[st
         return {"video_chat_started": {}}
     if action == "group_call_scheduled":
         return {"video_chat_scheduled": {"start_date": to_int(message.get("schedule_date"))}}
-    if action == "invite_to_group_call":
-        return {"video_chat_participants_invited": {"users": [_member(m, names) for m in members]}}
     if action == "set_messages_ttl":
         return {
             "message_auto_delete_timer_changed": {"message_auto_delete_time": message.get("period")}
         }
     if action == "boost_apply":
         return {"boost_added": {"boost_count": to_int(message.get("boosts")) or 1}}
-    # Anything else keeps the export's action name: the ETL files an unknown
-    # service field under its own name.
-    return {action: True}
+    return None
 
 
 def convert_message(
@@ -456,7 +313,7 @@ def _content(message: dict[str, Any], chat: ExportChat, out: dict[str, Any]) -> 
         out["via_bot"] = {"is_bot": True, "username": message["via_bot"].lstrip("@")}
     if isinstance(message.get("author"), str):
         out["author_signature"] = message["author"]
-    media = _media(message)
+    media = media_fields(message)
     # text_entities (newer exports) lists every part as an object; text mixes
     # bare strings and objects. Both join to the same plain text.
     parts = message.get("text_entities")

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from telelake.errors import UsageError
-from telelake.telegram.export import ExportChat, Names, bot_chat, convert_message, to_int
+from telelake.telegram.export import ExportChat, Names, bot_chat, convert_message
+from telelake.telegram.export_content import to_int
 
 # Where the chats of a full-account export live (a single-chat export is one chat).
 _CHAT_LISTS = ("chats.list.item", "left_chats.list.item")

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from telelake.etl import schema
+from telelake.lake import tables
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
@@ -36,13 +36,13 @@ class Lake:
         self,
         day: str | date,
         rows: Iterable[dict[str, Any]],
-        table: str = schema.MESSAGES,
+        table: str = tables.MESSAGES,
         *,
         arrow_schema: pa.Schema | None = None,
         name: str = "part-00000.parquet",
     ) -> Path:
         """Write ``rows`` (missing columns are NULL) to ``<table>/context_date=<day>/<name>``."""
-        chosen = arrow_schema if arrow_schema is not None else schema.TABLES[table]
+        chosen = arrow_schema if arrow_schema is not None else tables.arrow_schema(table)
         rows = list(rows)
         unknown = {key for row in rows for key in row} - set(chosen.names)
         assert not unknown, f"columns not in the schema: {unknown}"

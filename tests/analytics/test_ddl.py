@@ -32,8 +32,9 @@ from telelake.analytics.ddl import (
 from telelake.analytics.reports import REPORTS
 from telelake.config import load_settings
 from telelake.errors import UsageError
-from telelake.etl import schema
-from telelake.etl.runner import plan, run
+from telelake.etl.layers import Layers
+from telelake.etl.runner import run
+from telelake.lake import tables
 from telelake.lake.changes import mark_dirty
 from telelake.lake.layout import raw_key
 from telelake.lake.storage import LocalStore
@@ -89,7 +90,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for item in UPDATES:
         raw.create(raw_key(item["update_id"], DAY), orjson.dumps(item))
     mark_dirty(raw, DAY)
-    run(raw, enriched, plan(raw, enriched), settings.zone, workers=1)
+    run(Layers(raw, enriched, settings.zone), workers=1)
     return root / "enriched"
 
 
@@ -116,7 +117,7 @@ def ddl_properties(statement: exp.Create) -> dict[str, str]:
     return found
 
 
-@pytest.mark.parametrize("table", list(schema.TABLES))
+@pytest.mark.parametrize("table", list(tables.TABLES))
 def test_ddl_columns_match_the_parquet_files(lake: Path, table: str) -> None:
     files = sorted((lake / table).glob("context_date=*/*.parquet"))
     assert files, f"the ETL wrote no file for {table}: the fixture must cover it"
@@ -133,7 +134,7 @@ def test_ddl_columns_match_the_parquet_files(lake: Path, table: str) -> None:
                 assert "milliseconds" in logical and "isAdjustedToUTC=false" in logical, logical
 
 
-@pytest.mark.parametrize("table", list(schema.TABLES))
+@pytest.mark.parametrize("table", list(tables.TABLES))
 def test_partition_projection_needs_no_msck_repair(table: str) -> None:
     statement = parsed(
         create_table_ddl(table, "s3://bucket/lake/enriched/", database="chats", since="2024-01-01")
@@ -196,7 +197,7 @@ def test_script_statements_all_parse() -> None:
     script = athena_script("s3://bucket/enriched")
     statements = [s for s in sqlglot.parse(script, read="athena") if s is not None]
     creates = [s for s in statements if isinstance(s, exp.Create)]
-    assert [s.args["kind"] for s in creates] == ["DATABASE"] + ["TABLE"] * len(schema.TABLES)
+    assert [s.args["kind"] for s in creates] == ["DATABASE"] + ["TABLE"] * len(tables.TABLES)
     for name, _, _ in named_queries():
         assert f"-- Named query {name}:" in script
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from telelake.analytics.engine import Engine, Result, duckdb_type, table_glob
+from telelake.analytics.engine import Engine, Result, duckdb_type
 from telelake.errors import ConfigError, QueryError, UsageError
-from telelake.etl import schema
+from telelake.lake import tables
 
 
 def describe(engine: Engine, view: str) -> list[tuple[str, str]]:
@@ -25,18 +25,18 @@ def describe(engine: Engine, view: str) -> list[tuple[str, str]]:
 
 def test_every_table_has_an_empty_view_before_any_file(tmp_path: Path) -> None:
     with Engine(str(tmp_path / "never-written")) as engine:
-        for table, arrow_schema in schema.TABLES.items():
+        for table, definition in tables.TABLES.items():
             assert engine.query(f'SELECT count(*) FROM "{table}"').rows == [(0,)]
             names = [name for name, _ in describe(engine, table)]
-            assert names == [*arrow_schema.names, "context_date"]
+            assert names == [*definition.names, "context_date"]
             assert dict(describe(engine, table))["context_date"] == "DATE"
 
 
 def test_empty_views_have_the_types_duckdb_reads_from_parquet(lake, tmp_path: Path) -> None:
-    for table in schema.TABLES:
+    for table in tables.TABLES:
         lake.write("2024-01-01", [{}], table)  # one row of NULLs, written with the schema
     with Engine(str(tmp_path / "empty")) as empty, Engine(str(lake.root)) as full:
-        for table in schema.TABLES:
+        for table in tables.TABLES:
             assert describe(empty, table) == describe(full, table), table
             assert full.query(f'SELECT count(*) FROM "{table}"').rows == [(1,)]
 
@@ -62,7 +62,9 @@ def test_context_date_comes_from_the_path_as_a_date(sample_lake) -> None:
 
 def test_partitions_written_with_an_older_schema_are_read_together(lake) -> None:
     # A partition from before a column existed: the column reads as NULL there.
-    older = pa.schema([field for field in schema.MESSAGES_SCHEMA if field.name != "urls"])
+    older = pa.schema(
+        [field for field in tables.arrow_schema(tables.MESSAGES) if field.name != "urls"]
+    )
     lake.write("2024-01-01", [{"message_id": 1}], arrow_schema=older)
     lake.write("2024-01-02", [{"message_id": 2, "urls": ["https://example.org"]}])
     with Engine(str(lake.root)) as engine:
@@ -79,14 +81,15 @@ def test_files_outside_partition_folders_are_ignored(sample_lake) -> None:
         assert engine.query("SELECT count(*) FROM telegram").rows == [(7,)]
 
 
-def test_table_glob_maps_urls_to_paths(sample_lake, tmp_path: Path) -> None:
+def test_a_layer_is_read_from_a_path_or_a_file_url(sample_lake, tmp_path: Path) -> None:
     root = sample_lake.root
-    expected = f"{root.resolve()}/telegram/context_date=*/*.parquet"
-    assert table_glob(str(root), "telegram") == expected
-    assert table_glob(f"file://{root}", "telegram") == expected
-    assert table_glob(str(root), "telegram_members") is None
+    for url in (str(root), f"file://{root}"):
+        with Engine(url) as engine:
+            assert engine.query("SELECT count(*) FROM telegram").rows == [(7,)]
+            # No files yet: the view exists, with no rows.
+            assert engine.query("SELECT count(*) FROM telegram_members").rows == [(0,)]
     with pytest.raises(ConfigError, match="gs://"):
-        table_glob("gs://bucket/enriched", "telegram")
+        Engine("gs://bucket/enriched")
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,9 @@ import pytest
 
 from telelake.analytics.reports import REPORTS
 from telelake.config import load_settings
-from telelake.etl.runner import plan, run
+from telelake.etl.layers import Layers
+from telelake.etl.plan import Selection
+from telelake.etl.runner import run
 from telelake.ingest.core import Ingestor
 from telelake.lake.storage import LocalStore
 
@@ -163,7 +165,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert outcomes == {"stored": len(BODIES) + 1, "duplicate": len(REDELIVERED)}
     # The same update again under an older tool's file name: only the ETL can see it twice.
     raw.create("telegram/context_date=2024-01-07/1704636000123.json", BODIES[1])
-    summary = run(raw, enriched, plan(raw, enriched, everything=True), settings.zone, workers=1)
+    summary = run(Layers(raw, enriched, settings.zone), Selection(everything=True), workers=1)
     assert summary.duplicates == 1
     assert summary.total("telegram") == len(BODIES) - 1  # the edit replaces its message
     return root

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from telelake.analytics.engine import Engine, Result
 from telelake.analytics.reports import REPORTS, Report, get_report, run_report, sort_rows
 from telelake.errors import UsageError
-from telelake.etl.schema import MESSAGES_SCHEMA
+from telelake.lake.tables import MESSAGES, arrow_schema
 
 SUN, MON = date(2024, 1, 7), date(2024, 1, 8)
 
@@ -417,8 +417,10 @@ def test_daily_reports_match_a_plain_python_recount(tmp_path_factory, messages) 
         folder = root / "telegram" / f"context_date={day}"
         folder.mkdir(parents=True)
         columns = {f.name: pa.array([r.get(f.name) for r in chunk], type=f.type)
-                   for f in MESSAGES_SCHEMA}  # fmt: skip
-        pq.write_table(pa.table(columns, schema=MESSAGES_SCHEMA), folder / "part-00000.parquet")
+                   for f in arrow_schema(MESSAGES)}  # fmt: skip
+        pq.write_table(
+            pa.table(columns, schema=arrow_schema(MESSAGES)), folder / "part-00000.parquet"
+        )
         for chat in (ALPHA, BETA):
             mine = [r for r in chunk if r["chat_id"] == chat]
             if not mine:

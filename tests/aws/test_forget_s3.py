@@ -11,7 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from telelake.config import load_settings
-from telelake.etl.runner import existing_dates, run
+from telelake.etl.layers import Layers
+from telelake.etl.plan import Selection
+from telelake.etl.runner import run
 from telelake.lake.forget import ERASURES_PREFIX, audit_matches
 from telelake.lake.layout import raw_key
 from telelake.lake.s3 import S3Store
@@ -59,11 +61,11 @@ def test_forget_on_s3(s3: Any, bucket: str) -> None:
     raw, enriched = S3Store(bucket, "lake/raw"), S3Store(bucket, "lake/enriched")
     for data in _updates():
         assert raw.create(raw_key(data["update_id"], date(2026, 11, 10)), orjson.dumps(data))
-    run(raw, enriched, existing_dates(raw, enriched), ZONE, workers=1)
+    run(Layers(raw, enriched, ZONE), Selection(everything=True), workers=1)
     before = _objects(s3, bucket)
     assert any(_mentions_them(k, b) for k, b in before.items())
 
-    erasure = forget_user(raw, enriched, GONE, ZONE)
+    erasure = forget_user(Layers(raw, enriched, ZONE), GONE)
 
     assert dict(erasure.deleted) == {date(2026, 11, 10): 2}
     assert dict(erasure.rewritten) == {date(2026, 11, 10): 1}

@@ -89,7 +89,9 @@ def answer(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 def test_api_gateway_event_is_stored_as_sent(lambda_env: str, s3: Any, aws_event: Event) -> None:
     event = aws_event("apigw_v2_webhook")
     status, body = answer(handlers.ingest_handler(event, FakeContext()))
-    assert (status, body) == (200, {"ok": True, "outcome": "stored"})
+    # Answered like `telelake serve` answers, with the update's id (read from the event).
+    update_id = orjson.loads(event["body"])["update_id"]
+    assert (status, body) == (200, {"ok": True, "outcome": "stored", "update_id": update_id})
     assert stored(s3, lambda_env, MESSAGE_KEY) == event["body"].encode("utf-8")
     # Telegram re-delivers: acknowledged, nothing new.
     status, body = answer(handlers.ingest_handler(event, FakeContext()))

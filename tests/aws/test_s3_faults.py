@@ -20,7 +20,8 @@ import pytest
 
 from telelake.config import load_settings
 from telelake.errors import StorageError
-from telelake.etl.runner import build_partition
+from telelake.etl.layers import Layers
+from telelake.etl.partition import build_partition
 from telelake.ingest.core import Ingestor
 from telelake.lake.changes import dirty_dates
 from telelake.lake.layout import table_key
@@ -205,7 +206,7 @@ def test_a_failed_partition_put_leaves_the_old_file_and_the_date_dirty(
     ingest = Ingestor(settings, raw)
     for update_id in range(1, 6):
         ingest.accept(update(update_id))
-    build_partition(raw, enriched, DAY, settings.zone)
+    build_partition(Layers(raw, enriched, settings.zone), DAY)
     messages_key = f"lake/enriched/{table_key('telegram', DAY)}"
     updates_key = f"lake/enriched/{table_key('telegram_updates', DAY)}"
     before = {key: stored(s3, bucket, key) for key in (messages_key, updates_key)}
@@ -219,7 +220,7 @@ def test_a_failed_partition_put_leaves_the_old_file_and_the_date_dirty(
 
     via_proxy.rule = rule
     with pytest.raises(StorageError):
-        build_partition(raw, enriched, DAY, settings.zone)
+        build_partition(Layers(raw, enriched, settings.zone), DAY)
     after = stored(s3, bucket, updates_key)
     assert after == before[updates_key], "a failed PUT must leave the previous file whole"
     messages_now = stored(s3, bucket, messages_key)
@@ -227,7 +228,7 @@ def test_a_failed_partition_put_leaves_the_old_file_and_the_date_dirty(
     assert dirty_dates(raw) == [DAY], "the failed date must be rebuilt by the next run"
 
     via_proxy.rule = lambda method, path, headers: "pass"
-    build_partition(raw, enriched, DAY, settings.zone)
+    build_partition(Layers(raw, enriched, settings.zone), DAY)
     rebuilt = stored(s3, bucket, updates_key)
     assert rebuilt is not None and parquet_rows(rebuilt) == 8
     assert dirty_dates(raw) == []

@@ -21,9 +21,9 @@ import pytest
 
 from telelake.analytics.engine import Engine
 from telelake.analytics.reports import REPORTS, run_report
+from telelake.demo.simulator import simulate
 from telelake.lake.s3 import S3Store
 from telelake.lake.storage import LocalStore
-from telelake.telegram.simulator import simulate
 
 pytestmark = pytest.mark.slow
 

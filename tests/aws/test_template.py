@@ -21,7 +21,7 @@ from cfnlint.decode import decode
 
 from telelake.analytics.ddl import DEFAULT_SINCE, RANGE_END, table_columns
 from telelake.analytics.reports import REPORTS
-from telelake.etl import schema
+from telelake.lake import tables as contract
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -85,7 +85,7 @@ def test_glue_tables_have_exactly_the_parquet_columns(template: dict[str, Any]) 
         properties["TableInput"]["Name"]: properties["TableInput"]
         for properties in resources(template, "AWS::Glue::Table").values()
     }
-    assert set(tables) == set(schema.TABLES)
+    assert set(tables) == set(contract.TABLES)
     for name, table in tables.items():
         columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
         assert columns == table_columns(name), name

@@ -15,13 +15,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from telelake.config import load_settings
+from telelake.demo.simulator import simulate
 from telelake.errors import ConfigError
+from telelake.etl.layers import Layers
+from telelake.etl.plan import Selection, existing_dates
 from telelake.etl.pseudonyms import Pseudonymizer, from_settings, load_key
-from telelake.etl.runner import existing_dates, run
+from telelake.etl.runner import run
 from telelake.ingest.core import Ingestor
 from telelake.ingest.importer import import_export
 from telelake.lake.storage import LocalStore
-from telelake.telegram.simulator import simulate
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 KEY = "k" * 32
@@ -92,8 +94,8 @@ def people(raw: LocalStore) -> tuple[set[int], set[str]]:
 
 def build(raw: LocalStore, target: Path, pseudonyms: Pseudonymizer | None) -> LocalStore:
     enriched = LocalStore(target)
-    days = existing_dates(raw, enriched)
-    run(raw, enriched, days, load_settings({}, env={}).zone, workers=1, pseudonyms=pseudonyms)
+    layers = Layers(raw, enriched, load_settings({}, env={}).zone, pseudonyms)
+    run(layers, Selection(everything=True), workers=1)
     return enriched
 
 
@@ -210,20 +212,20 @@ def test_cli_refuses_pseudonymize_without_key(tmp_path: Path) -> None:
 def test_one_enriched_layer_never_mixes_real_ids_pseudonyms_or_keys(
     raw_lake: LocalStore, tmp_path: Path
 ) -> None:
-    days = existing_dates(raw_lake, LocalStore(tmp_path / "none"))[:1]
+    days = Selection(dates=tuple(existing_dates(raw_lake, LocalStore(tmp_path / "none"))[:1]))
     key, other = Pseudonymizer(KEY.encode()), Pseudonymizer(b"another key, also long enough")
     pseudo = LocalStore(tmp_path / "pseudo")
-    run(raw_lake, pseudo, days, ZONE_UTC, pseudonyms=key)
-    run(raw_lake, pseudo, days, ZONE_UTC, pseudonyms=key)  # same key: fine
+    run(Layers(raw_lake, pseudo, ZONE_UTC, key), days)
+    run(Layers(raw_lake, pseudo, ZONE_UTC, key), days)  # same key: fine
     with pytest.raises(ConfigError, match="holds pseudonyms: pass --pseudonymize"):
-        run(raw_lake, pseudo, days, ZONE_UTC)
+        run(Layers(raw_lake, pseudo, ZONE_UTC), days)
     with pytest.raises(ConfigError, match="another key"):
-        run(raw_lake, pseudo, days, ZONE_UTC, pseudonyms=other)
+        run(Layers(raw_lake, pseudo, ZONE_UTC, other), days)
     plain = LocalStore(tmp_path / "plain")
-    run(raw_lake, plain, days, ZONE_UTC)
+    run(Layers(raw_lake, plain, ZONE_UTC), days)
     with pytest.raises(ConfigError, match="holds real user ids"):
-        run(raw_lake, plain, days, ZONE_UTC, pseudonyms=key)
+        run(Layers(raw_lake, plain, ZONE_UTC, key), days)
     # A layer built before the record existed holds real ids: it counts as such.
     plain.delete("_telelake/pseudonyms.json")
     with pytest.raises(ConfigError, match="holds real user ids"):
-        run(raw_lake, plain, days, ZONE_UTC, pseudonyms=key)
+        run(Layers(raw_lake, plain, ZONE_UTC, key), days)

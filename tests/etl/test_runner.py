@@ -15,9 +15,12 @@ import pytest
 
 from telelake.config import load_settings
 from telelake.errors import StorageError, UsageError
-from telelake.etl import schema
-from telelake.etl.runner import build_partition, plan, run
+from telelake.etl.layers import Layers
+from telelake.etl.partition import build_partition
+from telelake.etl.plan import Selection, plan
+from telelake.etl.runner import run
 from telelake.ingest.core import Ingestor
+from telelake.lake import tables
 from telelake.lake.changes import dirty_dates
 from telelake.lake.layout import table_key
 from telelake.lake.storage import LocalStore
@@ -51,16 +54,17 @@ class Lake:
         self.raw = LocalStore(self.settings.raw_url)
         self.enriched = LocalStore(self.settings.enriched_url)
         self.ingestor = Ingestor(self.settings, self.raw)
+        self.layers = Layers(self.raw, self.enriched, UTC)
 
     def send(self, *bodies: bytes) -> None:
         for item in bodies:
             self.ingestor.accept(item)
 
     def etl(self, days: list[date] | None = None) -> None:
-        run(self.raw, self.enriched, plan(self.raw, self.enriched) if days is None else days, UTC)
+        run(self.layers, Selection() if days is None else Selection(dates=tuple(days)))
 
     def messages(self, day: date) -> list[dict[str, Any]]:
-        path = Path(self.enriched.url) / table_key(schema.MESSAGES, day)
+        path = Path(self.enriched.url) / table_key(tables.MESSAGES, day)
         rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
         return rows
 
@@ -131,7 +135,7 @@ def test_an_update_stored_after_the_listing_is_not_missed(lake: Lake) -> None:
             lake.send(body(2, 2, DAY1, "during the build"))
             return keys
 
-    build_partition(SlowRaw(lake.raw.url), lake.enriched, DAY1, UTC)
+    build_partition(Layers(SlowRaw(lake.raw.url), lake.enriched, UTC), DAY1)
     assert [r["message_id"] for r in lake.messages(DAY1)] == [1]
     assert dirty_dates(lake.raw) == [DAY1]
     lake.etl()
@@ -155,7 +159,7 @@ def test_a_crash_mid_build_keeps_the_old_partition_readable_and_a_rerun_complete
             super().replace(key, data)
 
     with pytest.raises(StorageError):
-        build_partition(lake.raw, Failing(lake.enriched.url), DAY1, UTC)
+        build_partition(Layers(lake.raw, Failing(lake.enriched.url), UTC), DAY1)
     assert [r["text"] for r in lake.messages(DAY1)] in (["old"], ["old", "new"])
     assert not [p for p in Path(lake.enriched.url).rglob(".tmp-*")]
     assert dirty_dates(lake.raw) == [DAY1]  # the failed date is retried next run
@@ -167,15 +171,16 @@ KILLED_MID_BUILD = """
 import os, signal, sys
 from datetime import date
 from zoneinfo import ZoneInfo
-from telelake.etl.runner import build_partition
+from telelake.etl.layers import Layers
+from telelake.etl.partition import build_partition
 from telelake.lake.storage import LocalStore
 
 class Dies(LocalStore):
     def replace(self, key, data):
         os.kill(os.getpid(), signal.SIGKILL)  # no except/finally runs: as a power cut
 
-raw, enriched = sys.argv[1], sys.argv[2]
-build_partition(LocalStore(raw), Dies(enriched), date.fromisoformat(sys.argv[3]), ZoneInfo("UTC"))
+layers = Layers(LocalStore(sys.argv[1]), Dies(sys.argv[2]), ZoneInfo("UTC"))
+build_partition(layers, date.fromisoformat(sys.argv[3]))
 """
 
 
@@ -202,7 +207,7 @@ def test_a_build_killed_mid_write_is_built_by_the_next_default_run(lake: Lake) -
 def test_readers_never_see_a_half_written_partition(lake: Lake) -> None:
     lake.send(*[body(i, i, DAY1, "x" * 200) for i in range(1, 400)])
     lake.etl()
-    path = Path(lake.enriched.url) / table_key(schema.MESSAGES, DAY1)
+    path = Path(lake.enriched.url) / table_key(tables.MESSAGES, DAY1)
     seen: set[int] = set()
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -227,7 +232,7 @@ def test_readers_never_see_a_half_written_partition(lake: Lake) -> None:
     try:
         for i in range(400, 420):
             lake.send(body(i, i, DAY1))
-            build_partition(lake.raw, lake.enriched, DAY1, UTC)
+            build_partition(lake.layers, DAY1)
     finally:
         stop.set()
         thread.join()
@@ -240,31 +245,32 @@ def test_a_date_whose_raw_data_is_gone_loses_its_partition_with_all(lake: Lake) 
     lake.etl()
     for key in lake.raw.list("telegram/context_date=2025-11-20"):
         lake.raw.delete(key)
-    lake.etl(plan(lake.raw, lake.enriched, everything=True))
-    assert not (Path(lake.enriched.url) / table_key(schema.MESSAGES, DAY1)).exists()
-    assert (Path(lake.enriched.url) / table_key(schema.MESSAGES, DAY2)).exists()
+    lake.etl(plan(lake.raw, lake.enriched, Selection(everything=True)))
+    assert not (Path(lake.enriched.url) / table_key(tables.MESSAGES, DAY1)).exists()
+    assert (Path(lake.enriched.url) / table_key(tables.MESSAGES, DAY2)).exists()
 
 
 def test_plan_modes(lake: Lake) -> None:
     lake.send(body(1, 1, DAY1), body(2, 2, DAY2), body(3, 3, DAY3))
-    assert plan(lake.raw, lake.enriched, day=DAY2) == [DAY2]
-    assert plan(lake.raw, lake.enriched, since=DAY2) == [DAY2, DAY3]
-    assert plan(lake.raw, lake.enriched, until=DAY2) == [DAY1, DAY2]
-    assert plan(lake.raw, lake.enriched, everything=True) == [DAY1, DAY2, DAY3]
+    assert plan(lake.raw, lake.enriched, Selection(day=DAY2)) == [DAY2]
+    assert plan(lake.raw, lake.enriched, Selection(since=DAY2)) == [DAY2, DAY3]
+    assert plan(lake.raw, lake.enriched, Selection(until=DAY2)) == [DAY1, DAY2]
+    assert plan(lake.raw, lake.enriched, Selection(everything=True)) == [DAY1, DAY2, DAY3]
+    assert plan(lake.raw, lake.enriched, Selection(dates=(DAY3, DAY1, DAY3))) == [DAY1, DAY3]
     with pytest.raises(UsageError):
-        plan(lake.raw, lake.enriched, day=DAY1, everything=True)
+        Selection(day=DAY1, everything=True)
     with pytest.raises(UsageError):
-        plan(lake.raw, lake.enriched, since=DAY3, until=DAY1)
+        Selection(since=DAY3, until=DAY1)
 
 
 def test_corrupt_raw_object_is_set_aside_and_reported(lake: Lake) -> None:
     lake.send(body(1, 1, DAY1, "fine"))
     lake.raw.create("telegram/context_date=2025-11-20/999.json", b'{"update_id": 999, "mess')
-    [result] = run(lake.raw, lake.enriched, [DAY1], UTC).partitions
+    [result] = run(lake.layers, Selection(day=DAY1)).partitions
     assert result.rejected == 1
     assert "999.json" in result.reject_reasons[0]
     assert [r["text"] for r in lake.messages(DAY1)] == ["fine"]
-    rejects = pq.read_table(Path(lake.enriched.url) / table_key(schema.REJECTS, DAY1))
+    rejects = pq.read_table(Path(lake.enriched.url) / table_key(tables.REJECTS, DAY1))
     assert rejects.column("raw_key").to_pylist() == ["telegram/context_date=2025-11-20/999.json"]
 
 
@@ -273,11 +279,52 @@ def test_parallel_run_builds_the_same_partitions_as_a_sequential_one(tmp_path: P
     lakes = [Lake(tmp_path / name) for name in ("sequential", "parallel")]
     for lake in lakes:
         lake.send(*[body(100 * d.day + i, i, d, f"day {d} #{i}") for d in days for i in range(5)])
-    sequential = run(lakes[0].raw, lakes[0].enriched, days, UTC, workers=1)
-    parallel = run(lakes[1].raw, lakes[1].enriched, days, UTC, workers=2)
+    every = Selection(everything=True)
+    sequential = run(lakes[0].layers, every, workers=1)
+    parallel = run(lakes[1].layers, every, workers=2)
     assert [p.day for p in parallel.partitions] == days
-    assert parallel.total(schema.MESSAGES) == sequential.total(schema.MESSAGES) == 30
+    assert parallel.total(tables.MESSAGES) == sequential.total(tables.MESSAGES) == 30
     assert {k: v[2] for k, v in lakes[0].files().items()} == {
         k: v[2] for k, v in lakes[1].files().items()
     }
     assert dirty_dates(lakes[1].raw) == []
+
+
+SIX_DAYS = [date(2025, 11, d) for d in range(1, 7)]
+
+
+def _six_days(lake: Lake) -> None:
+    lake.send(*[body(100 * d.day, 1, d, f"day {d}") for d in SIX_DAYS])
+
+
+def test_a_stop_request_leaves_the_dates_not_started_changed(lake: Lake) -> None:
+    _six_days(lake)
+    summary = run(lake.layers, stop=lambda: len(lake.files()) >= 4, workers=1)
+    # Two dates (two files each: telegram + telegram_updates) were built, then it stopped.
+    assert [p.day for p in summary.partitions] == SIX_DAYS[:2]
+    assert summary.left == SIX_DAYS[2:]
+    assert "4 date(s) left for the next run" in summary.describe()
+    assert plan(lake.raw, lake.enriched) == SIX_DAYS[2:]
+    assert run(lake.layers, workers=1).left == []
+    assert plan(lake.raw, lake.enriched) == []
+
+
+def test_a_time_budget_starts_no_date_it_cannot_finish(lake: Lake) -> None:
+    _six_days(lake)
+    # Seconds left, asked once before each date: plenty twice, then under the
+    # 30 s any Lambda invocation keeps in reserve.
+    left = iter([600.0, 600.0, 29.0])
+    summary = run(lake.layers, time_left=lambda: next(left), workers=1)
+    assert [p.day for p in summary.partitions] == SIX_DAYS[:2]
+    assert summary.left == SIX_DAYS[2:]
+    assert plan(lake.raw, lake.enriched) == SIX_DAYS[2:]
+
+
+def test_a_stop_before_the_first_date_builds_nothing_on_any_core(lake: Lake) -> None:
+    import multiprocessing
+
+    _six_days(lake)
+    summary = run(lake.layers, stop=lambda: True, workers=2)
+    assert summary.partitions == [] and summary.left == SIX_DAYS
+    assert plan(lake.raw, lake.enriched) == SIX_DAYS
+    assert multiprocessing.active_children() == []

@@ -11,8 +11,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telelake.etl import schema
 from telelake.etl.transform import collect, transform
+from telelake.lake import tables as contract
 
 UTC = ZoneInfo("UTC")
 CHAT = {"id": -1001, "type": "supergroup", "title": "Group"}
@@ -44,7 +44,7 @@ def message(
     return f"telegram/context_date=2025-11-24/{update_id}.json", body
 
 
-def rows(objects: list[tuple[str, bytes]], table: str = schema.MESSAGES) -> list[dict[str, Any]]:
+def rows(objects: list[tuple[str, bytes]], table: str = contract.MESSAGES) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = transform(objects, UTC)[table].to_pylist()
     return result
 
@@ -65,9 +65,9 @@ def test_seed_columns_have_the_original_meaning() -> None:
 
 def test_every_table_matches_its_declared_schema() -> None:
     tables = transform([message(1, 1)], UTC)
-    assert set(tables) == set(schema.TABLES)
+    assert set(tables) == set(contract.TABLES)
     for name, table in tables.items():
-        assert table.schema.equals(schema.TABLES[name]), name
+        assert table.schema.equals(contract.arrow_schema(name)), name
 
 
 def test_message_without_text_has_null_text_and_a_content_type() -> None:
@@ -122,8 +122,8 @@ def test_service_messages_go_to_their_own_table() -> None:
         message(5, 5, "a real message"),
     ]
     tables = transform(objects, UTC)
-    assert tables[schema.MESSAGES].column("text").to_pylist() == ["a real message"]
-    service = tables[schema.SERVICE].to_pylist()
+    assert tables[contract.MESSAGES].column("text").to_pylist() == ["a real message"]
+    service = tables[contract.SERVICE].to_pylist()
     events = sorted((r["event"], r["member_user_id"]) for r in service)
     assert events == [
         ("brand_new_service_event", None),
@@ -159,12 +159,12 @@ def test_reactions_members_and_unknown_kinds() -> None:
     future = {"update_id": 12, "kind_from_2030": {"whatever": [1, 2]}}
     objects = [(f"k/{d['update_id']}.json", orjson.dumps(d)) for d in (reaction, member, future)]
     tables = transform(objects, UTC)
-    assert tables[schema.REACTIONS].to_pylist()[0]["new_reactions"] == ["👍", "custom:77"]
-    [joined] = tables[schema.MEMBERS].to_pylist()
+    assert tables[contract.REACTIONS].to_pylist()[0]["new_reactions"] == ["👍", "custom:77"]
+    [joined] = tables[contract.MEMBERS].to_pylist()
     assert (joined["user_id"], joined["old_status"], joined["new_status"]) == (9, "left", "member")
-    kinds = tables[schema.UPDATES].column("update_kind").to_pylist()
+    kinds = tables[contract.UPDATES].column("update_kind").to_pylist()
     assert sorted(kinds) == ["chat_member", "kind_from_2030", "message_reaction"]
-    assert tables[schema.REJECTS].num_rows == 0
+    assert tables[contract.REJECTS].num_rows == 0
 
 
 def test_bad_objects_are_set_aside_with_their_reason_and_the_rest_survives() -> None:
@@ -176,8 +176,8 @@ def test_bad_objects_are_set_aside_with_their_reason_and_the_rest_survives() -> 
         message(5, 5, "survivor"),
     ]
     tables = transform(objects, UTC)
-    assert tables[schema.MESSAGES].column("text").to_pylist() == ["survivor"]
-    rejects = tables[schema.REJECTS].to_pylist()
+    assert tables[contract.MESSAGES].column("text").to_pylist() == ["survivor"]
+    rejects = tables[contract.REJECTS].to_pylist()
     assert [r["raw_key"].rsplit("/", 1)[1] for r in rejects] == [
         "1.json",
         "2.json",
@@ -191,7 +191,7 @@ def test_bad_objects_are_set_aside_with_their_reason_and_the_rest_survives() -> 
 def test_timestamps_are_milliseconds_and_local_time_follows_the_zone() -> None:
     # 2025-11-24 01:30 UTC is 22:30 of the 23rd in São Paulo (UTC-3).
     tables = transform([message(1, 1, date=1_763_947_800)], ZoneInfo("America/Sao_Paulo"))
-    table = tables[schema.MESSAGES]
+    table = tables[contract.MESSAGES]
     assert table.schema.field("sent_at").type == pa.timestamp("ms")
     [row] = table.to_pylist()
     assert row["sent_at"].isoformat() == "2025-11-24T01:30:00"

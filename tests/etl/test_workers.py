@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,11 +14,14 @@ import orjson
 import pytest
 
 from telelake.config import load_settings
-from telelake.errors import StorageError
-from telelake.etl import schema
-from telelake.etl.runner import _built, run
-from telelake.etl.workers import WorkerError
+from telelake.errors import StorageError, WorkerError
+from telelake.etl.layers import Layers
+from telelake.etl.partition import PartitionResult, build_partition
+from telelake.etl.plan import Selection
+from telelake.etl.runner import run
+from telelake.etl.workers import WorkerPool
 from telelake.ingest.core import Ingestor
+from telelake.lake import tables
 from telelake.lake.changes import dirty_dates
 from telelake.lake.storage import LocalStore
 
@@ -51,14 +55,33 @@ def _parquet(enriched: LocalStore) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*.parquet")}
 
 
+def _by_workers_only(raw: LocalStore, enriched: LocalStore) -> list[PartitionResult]:
+    """Every date built by two worker processes; the calling process builds nothing."""
+    with WorkerPool(build_partition, (Layers(raw, enriched, ZONE),), DAYS, 2) as pool:
+        return list(pool.finished(block=True))
+
+
+class Recorder:
+    """A progress display that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.plan: list[date] = []
+        self.done: list[date] = []
+
+    def planned(self, days: Sequence[date]) -> None:
+        self.plan = list(days)
+
+    def built(self, result: PartitionResult) -> None:
+        self.done.append(result.day)
+
+
 def test_dates_built_only_by_workers_match_a_sequential_run(tmp_path: Path) -> None:
     raw, enriched = _lake(tmp_path / "workers")
-    # The calling process builds nothing: every date goes through a worker.
-    results = list(_built(raw, enriched, DAYS, ZONE, 2, None, parent_builds=False))
+    results = _by_workers_only(raw, enriched)
     assert sorted(r.day for r in results) == DAYS
-    assert sum(r.rows[schema.MESSAGES] for r in results) == 4 * len(DAYS)
+    assert sum(r.rows[tables.MESSAGES] for r in results) == 4 * len(DAYS)
     seq_raw, seq_enriched = _lake(tmp_path / "sequential")
-    run(seq_raw, seq_enriched, DAYS, ZONE, workers=1)
+    run(Layers(seq_raw, seq_enriched, ZONE), Selection(dates=tuple(DAYS)), workers=1)
     built = _parquet(enriched)
     assert len(built) == 2 * len(DAYS)  # telegram + telegram_updates per date
     assert built == _parquet(seq_enriched)
@@ -68,11 +91,14 @@ def test_dates_built_only_by_workers_match_a_sequential_run(tmp_path: Path) -> N
 
 def test_a_run_shared_with_a_worker_builds_every_date_once(tmp_path: Path) -> None:
     raw, enriched = _lake(tmp_path / "lake")
-    seen: list[date] = []
-    summary = run(raw, enriched, DAYS, ZONE, workers=2, progress=lambda p: seen.append(p.day))
-    assert sorted(seen) == DAYS  # each date reported once, whoever built it
+    seen = Recorder()
+    summary = run(
+        Layers(raw, enriched, ZONE), Selection(dates=tuple(DAYS)), workers=2, progress=seen
+    )
+    assert seen.plan == DAYS
+    assert sorted(seen.done) == DAYS  # each date reported once, whoever built it
     assert [p.day for p in summary.partitions] == DAYS
-    assert summary.total(schema.MESSAGES) == 4 * len(DAYS)
+    assert summary.total(tables.MESSAGES) == 4 * len(DAYS)
     assert dirty_dates(raw) == []
     # A worker that got no date (the caller was faster) is stopped, not left behind.
     assert multiprocessing.active_children() == []
@@ -82,9 +108,9 @@ def test_an_error_in_a_worker_is_raised_and_its_date_stays_changed(tmp_path: Pat
     raw, enriched = _lake(tmp_path / "lake")
     # A file where the telegram table's folder must go: every write of it fails.
     Path(enriched.url).mkdir(parents=True, exist_ok=True)
-    (Path(enriched.url) / schema.MESSAGES).write_bytes(b"not a folder")
-    with pytest.raises(StorageError, match=schema.MESSAGES):
-        list(_built(raw, enriched, DAYS, ZONE, 2, None, parent_builds=False))
+    (Path(enriched.url) / tables.MESSAGES).write_bytes(b"not a folder")
+    with pytest.raises(StorageError, match=tables.MESSAGES):
+        _by_workers_only(raw, enriched)
     # The failed date is retried by the next run, and no later date was started.
     assert dirty_dates(raw) == DAYS
     assert multiprocessing.active_children() == []
@@ -108,11 +134,11 @@ def test_a_worker_killed_mid_build_fails_the_run_and_keeps_the_date_changed(
     raw, enriched = _lake(tmp_path / "lake")
     dying = DiesInWorker(enriched.url)
     with pytest.raises(WorkerError, match=r"died while building 2025-11-0[12] \(exit -9\)"):
-        list(_built(raw, dying, DAYS, ZONE, 2, None, parent_builds=False))
+        _by_workers_only(raw, dying)
     # The building marker outlives the killed build (lake/changes.py); no date got built.
     assert dirty_dates(raw) == DAYS
     assert multiprocessing.active_children() == []
-    run(raw, enriched, DAYS, ZONE, workers=1)
+    run(Layers(raw, enriched, ZONE), workers=1)
     assert dirty_dates(raw) == []
     assert len(_parquet(enriched)) == 2 * len(DAYS)
 
@@ -121,6 +147,8 @@ UNGUARDED_SCRIPT = """
 import sys, time
 from datetime import date
 from zoneinfo import ZoneInfo
+from telelake.etl.layers import Layers
+from telelake.etl.plan import Selection
 from telelake.etl.runner import run
 from telelake.lake.storage import LocalStore
 
@@ -132,7 +160,8 @@ class SlowRaw(LocalStore):
 # No `if __name__ == "__main__":` guard: a spawned worker re-runs this file and
 # dies while starting (multiprocessing refuses to spawn from a spawning child).
 days = [date(2025, 11, d) for d in range(1, 7)]
-summary = run(SlowRaw(sys.argv[1]), LocalStore(sys.argv[2]), days, ZoneInfo("UTC"), workers=2)
+layers = Layers(SlowRaw(sys.argv[1]), LocalStore(sys.argv[2]), ZoneInfo("UTC"))
+summary = run(layers, Selection(dates=tuple(days)), workers=2)
 print(summary.total("telegram"))
 """
 
@@ -157,14 +186,15 @@ def test_a_worker_that_cannot_start_leaves_its_share_to_the_caller(tmp_path: Pat
     assert len(_parquet(enriched)) == 2 * len(DAYS)
 
 
-def test_a_run_where_no_worker_starts_and_the_caller_does_not_build_fails(
+def test_a_run_where_no_worker_process_starts_is_built_by_the_caller(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     raw, enriched = _lake(tmp_path / "lake")
     monkeypatch.setattr(multiprocessing.get_context("spawn"), "Process", _NoProcess)
-    with pytest.raises(WorkerError, match="6 date"):
-        list(_built(raw, enriched, DAYS, ZONE, 2, None, parent_builds=False))
-    assert dirty_dates(raw) == DAYS
+    summary = run(Layers(raw, enriched, ZONE), Selection(dates=tuple(DAYS)), workers=2)
+    assert [p.day for p in summary.partitions] == DAYS
+    assert summary.left == []
+    assert dirty_dates(raw) == []
 
 
 class _NoProcess:

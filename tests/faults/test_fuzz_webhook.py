@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import strategies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,20 +33,11 @@ FUZZ = settings(
 )
 _ids = itertools.count(800_000_000)
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**53), max_value=2**53)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=40)
+# Integers within 2**53: a valid update with extra fields must be taken by any parser.
+json_values = strategies.json_values(
+    max_int=2**53, max_text=40, max_items=5, max_key=10, max_leaves=25
 )
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5)
-    ),
-    max_leaves=25,
-)
+extra_fields = strategies.extra_fields(json_values, max_key=12)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +92,8 @@ def test_arbitrary_json(served: tuple[Server, Path], value: Any, ascii_only: boo
 @FUZZ
 @given(
     name=st.sampled_from(sorted(EVENTS)),
-    top=st.dictionaries(st.text(min_size=1, max_size=12), json_values, max_size=4),
-    inner=st.dictionaries(st.text(min_size=1, max_size=12), json_values, max_size=4),
+    top=extra_fields,
+    inner=extra_fields,
     ascii_only=st.booleans(),
 )
 def test_valid_updates_with_extra_fields_are_taken(

@@ -24,7 +24,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 import httpx
 
-from telelake.etl.runner import plan, run
+from telelake.etl.layers import Layers
+from telelake.etl.plan import Selection
+from telelake.etl.runner import run
 from telelake.lake.storage import LocalStore
 
 if TYPE_CHECKING:
@@ -136,7 +138,7 @@ def test_sigkill_during_a_40_connection_burst_loses_nothing_and_counts_once(
     assert sorted(visible) == sorted(key_of(uid) for uid in bodies)
 
     raw, enriched = LocalStore(tmp_path / "raw"), LocalStore(tmp_path / "enriched")
-    run(raw, enriched, plan(raw, enriched, everything=True), ZoneInfo("UTC"))
+    run(Layers(raw, enriched, ZoneInfo("UTC")), Selection(everything=True))
     with duckdb.connect() as db:
         messages = db.sql(
             "SELECT message_id, count(*) FROM "

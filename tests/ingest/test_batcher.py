@@ -25,6 +25,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from memory_store import MemoryStore
 
 from telelake.config import Settings
 from telelake.errors import StorageError
@@ -32,7 +33,7 @@ from telelake.ingest import batcher as batcher_module
 from telelake.ingest.batcher import Batcher, batcher_for
 from telelake.ingest.core import Ingestor, Planned, Receipt
 from telelake.ingest.webhook import create_app
-from telelake.lake.groupsync import GroupSync, group_sync_for
+from telelake.lake.groupsync import group_sync_for
 from telelake.lake.layout import dirty_key, raw_conflict_key, raw_key
 from telelake.lake.local import LocalStore, Staged
 
@@ -44,8 +45,8 @@ Event = tuple[str, str]
 class Recording(LocalStore):
     """A local store that logs, in order, what the writer does to it."""
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
+    def __init__(self, root: Path, **options: Any) -> None:
+        super().__init__(root, **options)
         self.lock = threading.Lock()
         self.events: list[Event] = []
 
@@ -112,6 +113,7 @@ def store(tmp_path: Path) -> Iterator[Recording]:
 
 def make(store: LocalStore) -> tuple[Ingestor, Batcher]:
     ingestor = Ingestor(Settings(lake=str(store.root.parent)), store)
+    ingestor.record_zone()  # as serve does at start; until then updates bypass the rounds
     batcher = batcher_for(ingestor)
     assert batcher is not None and batcher.can_batch()
     return ingestor, batcher
@@ -121,7 +123,7 @@ async def submit_all(
     ingestor: Ingestor, batcher: Batcher, bodies: list[bytes], log: Recording | None = None
 ) -> list[Receipt | BaseException]:
     async def one(data: bytes) -> Receipt:
-        planned = ingestor.plan(data, blocking=False)
+        planned = ingestor.plan_on_loop(data)
         assert isinstance(planned, Planned)
         receipt = await batcher.store_planned(planned)
         if log is not None:
@@ -162,16 +164,14 @@ def test_acknowledged_only_after_bytes_then_name_and_marker_are_flushed(store: R
 
 
 def test_a_failed_flush_fails_every_update_of_its_round(store: Recording) -> None:
+    # The real syncfs does not fail on demand: this store's flush does, from here on.
+    flush = FailingFlush(set())
+    store = Recording(store.root, syncfs=flush)
     ingestor, batcher = make(store)
-    failing = GroupSync(str(store.root), FailingFlush({2, 3}))
-    real = store._group()
-    store._sync = failing  # the real syncfs does not fail on demand
-    try:
-        bodies = [body(i) for i in range(100, 140)]
-        results = asyncio.run(submit_all(ingestor, batcher, bodies, store))
-    finally:
-        store._sync = real
-        failing.close()
+    flush.failing = {flush.calls + 2, flush.calls + 3}
+    bodies = [body(i) for i in range(100, 140)]
+    results = asyncio.run(submit_all(ingestor, batcher, bodies, store))
+    flush.failing = set()  # the file system recovered
     failures = [r for r in results if isinstance(r, BaseException)]
     assert failures, "two failed flushes failed nobody"
     assert all(isinstance(f, StorageError) and f.retryable for f in failures)
@@ -201,15 +201,11 @@ def test_a_failed_flush_fails_every_update_of_its_round(store: Recording) -> Non
 
 
 def test_nothing_is_visible_when_the_data_flush_fails(store: Recording) -> None:
+    flush = FailingFlush(set())
+    store = Recording(store.root, syncfs=flush)
     ingestor, batcher = make(store)
-    real = store._group()
-    failing = GroupSync(str(store.root), FailingFlush(set(range(1, 10**6))))
-    store._sync = failing
-    try:
-        results = asyncio.run(submit_all(ingestor, batcher, [body(i) for i in range(5)]))
-    finally:
-        store._sync = real
-        failing.close()
+    flush.failing = set(range(flush.calls + 1, 10**6))
+    results = asyncio.run(submit_all(ingestor, batcher, [body(i) for i in range(5)]))
     assert all(isinstance(r, StorageError) for r in results)
     assert store.list("") == [] or all(not k.startswith("telegram/") for k in store.list(""))
     # No name, not even a hidden temporary one, below the partitions.
@@ -268,43 +264,6 @@ def test_the_writer_thread_ends_when_idle_and_restarts(
     assert [r.outcome for r in again if isinstance(r, Receipt)] == ["stored", "stored"]
 
 
-class MemoryStore:
-    """The Store protocol over a dict, like a remote store: it cannot stage."""
-
-    def __init__(self) -> None:
-        self.url = "memory://raw"
-        self.objects: dict[str, bytes] = {}
-
-    def create(self, key: str, data: bytes) -> bool:
-        if key in self.objects:
-            return False
-        self.objects[key] = data
-        return True
-
-    def replace(self, key: str, data: bytes) -> None:
-        self.objects[key] = data
-
-    def read(self, key: str) -> bytes:
-        if key not in self.objects:
-            raise FileNotFoundError(key)
-        return self.objects[key]
-
-    def read_many(self, keys: list[str]) -> list[bytes]:
-        return [self.read(k) for k in keys]
-
-    def exists(self, key: str) -> bool:
-        return key in self.objects
-
-    def delete(self, key: str) -> None:
-        self.objects.pop(key, None)
-
-    def list(self, prefix: str) -> list[str]:
-        return sorted(k for k in self.objects if k.startswith(prefix))
-
-    def list_dirs(self, prefix: str) -> list[str]:
-        return []
-
-
 async def post_all(app: Any, bodies: list[bytes]) -> list[httpx.Response]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://lake") as client:
@@ -315,6 +274,7 @@ def test_webhook_batches_for_a_local_store_and_not_for_others(store: Recording) 
     # Local folder: dated updates go through the rounds, a dateless one through
     # the core in a thread (it needs a look at the day before); both stored.
     ingestor = Ingestor(Settings(lake=str(store.root.parent)), store)
+    ingestor.record_zone()  # as `serve` does at start (Ingestor.open)
     app = create_app(ingestor)
     dateless = orjson.dumps({"update_id": 9, "callback_query": {"id": "q", "data": "x"}})
     answers = asyncio.run(post_all(app, [body(1), body(2), dateless]))

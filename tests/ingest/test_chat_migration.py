@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from telelake.config import Settings
 from telelake.errors import StorageError
-from telelake.ingest.core import CHATS_KEY, Ingestor
+from telelake.ingest.chats import CHATS_KEY
+from telelake.ingest.core import Ingestor
 from telelake.lake.storage import LocalStore
 
 GROUP, SUPERGROUP, OTHER = -4001, -1004001, -4999

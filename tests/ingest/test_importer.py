@@ -16,7 +16,8 @@ from telelake.analytics.engine import Engine
 from telelake.analytics.reports import get_report, run_report
 from telelake.config import Settings, load_settings
 from telelake.errors import UsageError
-from telelake.etl.runner import plan, run
+from telelake.etl.layers import Layers
+from telelake.etl.runner import run
 from telelake.ingest.importer import import_export
 from telelake.lake.changes import dirty_dates
 from telelake.lake.layout import raw_key
@@ -34,7 +35,7 @@ def lake(tmp_path: Path, **extra: Any) -> tuple[Settings, LocalStore, LocalStore
 
 
 def etl(settings: Settings, raw: LocalStore, enriched: LocalStore) -> None:
-    run(raw, enriched, plan(raw, enriched), settings.zone, workers=1)
+    run(Layers(raw, enriched, settings.zone), workers=1)
 
 
 def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
@@ -182,6 +183,20 @@ def test_import_through_the_cli(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "new objects: 2" in done.stderr
     assert len(list((lake_dir / "raw" / "telegram").rglob("*.json"))) == 2
+    # The dates it changed are built at once: the two messages are queryable.
+    settings = load_settings({"lake": str(lake_dir)}, env={})
+    assert query(settings, "SELECT count(*) FROM telegram") == [(2,)]
+    # --no-etl only loads the raw layer.
+    other = tmp_path / "raw-only"
+    only = subprocess.run(
+        [*command, "--chat", "Team Chat", "--lake", str(other), "--no-etl"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert only.returncode == 0, only.stderr
+    assert "run `telelake etl` to build them" in only.stderr
+    assert not (other / "enriched").exists()
 
 
 def _write_big_export(path: Path, target_bytes: int) -> int:

@@ -12,11 +12,11 @@ import orjson
 import pytest
 
 from telelake.config import Settings
-from telelake.errors import StorageError
+from telelake.errors import StorageError, WebhookActiveError
 from telelake.ingest.core import Ingestor
 from telelake.ingest.poller import Poller
 from telelake.lake.storage import LocalStore
-from telelake.telegram.botapi import BotApi, WebhookActiveError
+from telelake.telegram.botapi import BotApi
 
 make_update = fake_bot_api.make_update
 

@@ -10,7 +10,6 @@ only, so the same scenario runs on a folder and on an in-memory store.
 
 from __future__ import annotations
 
-import builtins
 import io
 import json
 import subprocess
@@ -22,9 +21,12 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 import pytest
+from memory_store import MemoryStore
 
 from telelake.config import load_settings
-from telelake.etl.runner import existing_dates, run
+from telelake.etl.layers import Layers
+from telelake.etl.plan import Selection
+from telelake.etl.runner import run
 from telelake.ingest.importer import ImportSummary, import_export
 from telelake.lake.forget import ERASURES_PREFIX, audit_matches, erasure_records
 from telelake.lake.layout import raw_key
@@ -44,47 +46,6 @@ PRIVATE = {"id": GONE, "type": "private", "first_name": "Zebulon"}
 DAY1 = int(datetime(2026, 11, 10, 12, tzinfo=UTC).timestamp())
 DAY2 = int(datetime(2026, 11, 11, 12, tzinfo=UTC).timestamp())
 ZONE = load_settings({}, env={}).zone
-
-
-class MemoryStore:
-    """The Store protocol over a dict: no paths, like a remote store."""
-
-    def __init__(self) -> None:
-        self.url = "memory://lake"
-        self.objects: dict[str, bytes] = {}
-
-    def create(self, key: str, data: bytes) -> bool:
-        if key in self.objects:
-            return False
-        self.objects[key] = bytes(data)
-        return True
-
-    def replace(self, key: str, data: bytes) -> None:
-        self.objects[key] = bytes(data)
-
-    def read(self, key: str) -> bytes:
-        if key not in self.objects:
-            raise FileNotFoundError(key)
-        return self.objects[key]
-
-    def read_many(self, keys: builtins.list[str]) -> builtins.list[bytes]:
-        return [self.read(k) for k in keys]
-
-    def exists(self, key: str) -> bool:
-        return key in self.objects
-
-    def delete(self, key: str) -> None:
-        self.objects.pop(key, None)
-
-    def list(self, prefix: str) -> builtins.list[str]:
-        base = prefix.rstrip("/") + "/" if prefix else ""
-        return sorted(k for k in self.objects if k.startswith(base))
-
-    def list_dirs(self, prefix: str) -> builtins.list[str]:
-        base = prefix.rstrip("/") + "/" if prefix else ""
-        return sorted(
-            {k[len(base) :].split("/")[0] for k in self.list(prefix) if "/" in k[len(base) :]}
-        )
 
 
 def message(
@@ -170,7 +131,7 @@ def build(raw: Store, enriched: Store, tmp_path: Path) -> None:
     # A corrupt object (set aside by the ETL) that still holds their bytes.
     raw.create("telegram/context_date=2026-11-11/99.json", b'{"update_id": 99, "message": {"from'
                + f'": {{"id": {GONE}, "first_name": "Zebulon"'.encode())  # fmt: skip
-    run(raw, enriched, existing_dates(raw, enriched), ZONE, workers=1)
+    run(Layers(raw, enriched, ZONE), Selection(everything=True), workers=1)
 
 
 def tables(enriched: Store) -> dict[str, list[dict[str, Any]]]:
@@ -228,7 +189,7 @@ def test_forget_leaves_no_trace_and_everyone_else_as_they_were(
     assert traces(raw) and traces(enriched)  # the scenario does hold them
     assert {r["user_id"] for r in before["telegram"]} >= {GONE, 1001, 1002, 1003, 1004}
 
-    erasure = forget_user(raw, enriched, GONE, ZONE, clock=lambda: 1_800_000_000)
+    erasure = forget_user(Layers(raw, enriched, ZONE), GONE, clock=lambda: 1_800_000_000)
 
     assert traces(raw) == [] and traces(enriched) == []
     after = tables(enriched)
@@ -264,18 +225,18 @@ def test_dry_run_counts_and_changes_nothing(tmp_path: Path) -> None:
     raw, enriched = MemoryStore(), MemoryStore()
     build(raw, enriched, tmp_path)
     snapshot = (dict(raw.objects), dict(enriched.objects))
-    counted = forget_user(raw, enriched, GONE, ZONE, dry_run=True)
+    counted = forget_user(Layers(raw, enriched, ZONE), GONE, dry_run=True)
     assert (raw.objects, enriched.objects) == snapshot
-    done = forget_user(raw, enriched, GONE, ZONE)
+    done = forget_user(Layers(raw, enriched, ZONE), GONE)
     assert (counted.deleted, counted.rewritten) == (done.deleted, done.rewritten)
-    again = forget_user(raw, enriched, GONE, ZONE)
+    again = forget_user(Layers(raw, enriched, ZONE), GONE)
     assert again.dates == [] and again.audit_key is None
 
 
 def test_importing_the_export_again_keeps_them_erased(tmp_path: Path) -> None:
     raw, enriched = MemoryStore(), MemoryStore()
     build(raw, enriched, tmp_path)
-    forget_user(raw, enriched, GONE, ZONE)
+    forget_user(Layers(raw, enriched, ZONE), GONE)
     snapshot = dict(raw.objects)
     again = import_export_file(raw, tmp_path)
     # Their message is not imported; the two that mention them arrive scrubbed,
@@ -288,7 +249,7 @@ def test_forgetting_someone_absent_changes_nothing(tmp_path: Path) -> None:
     raw, enriched = MemoryStore(), MemoryStore()
     build(raw, enriched, tmp_path)
     snapshot = (dict(raw.objects), dict(enriched.objects))
-    erasure = forget_user(raw, enriched, 424242, ZONE)
+    erasure = forget_user(Layers(raw, enriched, ZONE), 424242)
     assert erasure.dates == [] and (raw.objects, enriched.objects) == snapshot
 
 
@@ -323,7 +284,7 @@ def test_names_are_found_however_the_json_escapes_them(tmp_path: Path) -> None:
     raw.create(raw_key(1, date(2026, 11, 10)), orjson.dumps(own))
     raw.create(raw_key(2, date(2026, 11, 10)), json.dumps(forward).encode())  # \u escapes
     assert b"\\u00eb" in raw.read(raw_key(2, date(2026, 11, 10)))
-    erasure = forget_user(raw, enriched, GONE, ZONE)
+    erasure = forget_user(Layers(raw, enriched, ZONE), GONE)
     assert (sum(erasure.deleted.values()), sum(erasure.rewritten.values())) == (1, 1)
     origin = orjson.loads(raw.read(raw_key(2, date(2026, 11, 10))))["message"]["forward_origin"]
     assert origin["sender_user_name"] == "Deleted Account"

@@ -1,7 +1,8 @@
 """Group commit: every waiter is covered by a flush that started after its writes.
 
 The flush is a stand-in for ``syncfs`` that records which writes existed when
-it started; the real ``syncfs`` runs in tests/lake/test_storage.py.
+it started; the real ``syncfs`` runs in tests/lake/test_storage.py and
+tests/lake/test_store_contract.py.
 """
 
 from __future__ import annotations
@@ -123,19 +124,32 @@ def test_the_flusher_thread_ends_when_idle_and_restarts(
         sync.close()
 
 
-def test_store_refuses_when_the_flush_fails_and_shows_nothing(tmp_path: Path) -> None:
-    store = LocalStore(tmp_path / "layer")
-    assert store.create("a/1.json", b"one")
-    if group_sync_for(str(tmp_path)) is None:
-        pytest.skip("no syncfs on this platform: the store fsyncs each file")
-    failing = GroupSync(str(tmp_path), RecordingFlush(seconds=0, fail_first=10**9))
-    store._sync = failing  # the real syncfs does not fail on demand
+def test_a_given_flush_function_replaces_the_systems(tmp_path: Path) -> None:
+    flush = RecordingFlush(seconds=0)
+    sync = group_sync_for(str(tmp_path), flush)
+    assert sync is not None, "a flush function was given: there is a group flusher"
     try:
-        with pytest.raises(StorageError) as info:
-            store.create("a/2.json", b"two")
-        assert info.value.retryable
-        # The data flush failed, so no name was ever linked to the bytes.
-        assert store.list("") == ["a/1.json"]
-        assert sorted(p.name for p in (tmp_path / "layer" / "a").iterdir()) == ["1.json"]
+        assert run_writers(sync, flush, 3) == {}
+        assert flush.calls == sync.flushes >= 1
     finally:
-        failing.close()
+        sync.close()
+
+
+def test_store_refuses_when_the_flush_fails_and_shows_nothing(tmp_path: Path) -> None:
+    # The real syncfs does not fail on demand: the store gets a flush that does.
+    flush = RecordingFlush(seconds=0)
+    store = LocalStore(tmp_path / "layer", syncfs=flush)
+    assert store.create("a/1.json", b"one")
+    assert flush.calls == store.flushes == 2  # bytes, then the name
+    flush.fail_first = 10**9
+    with pytest.raises(StorageError) as info:
+        store.create("a/2.json", b"two")
+    assert info.value.retryable
+    # The data flush failed, so no name was ever linked to the bytes.
+    assert store.list("") == ["a/1.json"]
+    assert sorted(p.name for p in (tmp_path / "layer" / "a").iterdir()) == ["1.json"]
+    for unnamed in (True, False):  # nor a hidden temporary one, either way
+        other = LocalStore(tmp_path / f"other-{unnamed}", unnamed_files=unnamed, syncfs=flush)
+        with pytest.raises(StorageError):
+            other.create("a/2.json", b"two")
+        assert [p.name for p in (tmp_path / f"other-{unnamed}" / "a").iterdir()] == []

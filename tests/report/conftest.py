@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from telelake.etl import schema
+from telelake.lake import tables
 from telelake.report.png import CHROMIUM_FLAGS as PNG_CHROMIUM_FLAGS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -67,7 +67,7 @@ REPORT_MESSAGES = {
 
 def write_table(enriched: Path, table: str, day: str, rows: list[dict[str, Any]]) -> None:
     """One partition file of ``table``; columns not given are NULL."""
-    arrow_schema = schema.TABLES[table]
+    arrow_schema = tables.arrow_schema(table)
     columns = {
         field.name: pa.array([row.get(field.name) for row in rows], type=field.type)
         for field in arrow_schema
@@ -82,7 +82,7 @@ def report_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The lake root (``<root>/enriched`` holds the tables)."""
     root = tmp_path_factory.mktemp("report-lake")
     for day, rows in REPORT_MESSAGES.items():
-        write_table(root / "enriched", schema.MESSAGES, day, rows)
+        write_table(root / "enriched", tables.MESSAGES, day, rows)
     return root
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from telelake.analytics.engine import Engine, Result
 from telelake.analytics.reports import REPORTS, Report, get_report, run_report
 from telelake.errors import UsageError
-from telelake.etl import schema
+from telelake.lake import tables
 from telelake.report import dataset
 from telelake.report.html import asset, render_html, write_html
 
@@ -263,10 +263,11 @@ def test_a_lake_with_hostile_names_renders_safely(tmp_path: Path) -> None:
         folder.mkdir(parents=True)
         columns = {
             field.name: pa.array([row.get(field.name) for row in chunk], type=field.type)
-            for field in schema.MESSAGES_SCHEMA
+            for field in tables.arrow_schema(tables.MESSAGES)
         }
         pq.write_table(
-            pa.table(columns, schema=schema.MESSAGES_SCHEMA), folder / "part-00000.parquet"
+            pa.table(columns, schema=tables.arrow_schema(tables.MESSAGES)),
+            folder / "part-00000.parquet",
         )
     with Engine(str(tmp_path)) as engine:
         page = render_html([(r, run_report(engine, r)) for r in REPORTS], title="Lake")

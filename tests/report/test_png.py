@@ -76,13 +76,14 @@ def test_missing_playwright_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_a_browser_that_will_not_start_is_one_clear_line(
-    needs_chromium: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    needs_chromium: None, tmp_path: Path
 ) -> None:
     fake = tmp_path / "chromium"
     fake.write_text("#!/bin/sh\nexit 1\n")
     fake.chmod(0o755)
-    monkeypatch.setenv("TELELAKE_CHROMIUM", str(fake))
     with pytest.raises(ConfigError) as caught:
-        png.write_pngs("<!DOCTYPE html><title>x</title>", tmp_path / "out", scale=1)
+        png.write_pngs(
+            "<!DOCTYPE html><title>x</title>", tmp_path / "out", scale=1, chromium=str(fake)
+        )
     message = str(caught.value)
     assert message.startswith("cannot draw the charts with Chromium") and "\n" not in message

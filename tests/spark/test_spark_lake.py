@@ -29,10 +29,11 @@ from telelake.analytics.engine import Engine
 from telelake.analytics.reports import REPORTS
 from telelake.analytics.spark import SPARK_CONF, register_lake, to_spark
 from telelake.config import load_settings
-from telelake.etl.runner import plan, run
+from telelake.demo.simulator import simulate
+from telelake.etl.layers import Layers
+from telelake.etl.runner import run
 from telelake.ingest.core import Ingestor
 from telelake.lake.storage import LocalStore
-from telelake.telegram.simulator import simulate
 
 ZONE = "America/Sao_Paulo"
 ORIGINAL = {
@@ -88,7 +89,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
         else:
             message["text"] = text
         ingestor.accept(orjson.dumps({"update_id": 10**9 + index, "message": message}))
-    run(raw, enriched, plan(raw, enriched), settings.zone, workers=1)
+    run(Layers(raw, enriched, settings.zone), workers=1)
     return root / "enriched"
 
 

@@ -12,16 +12,18 @@ from fake_bot_api import TOKEN, make_update
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telelake.telegram.botapi import (
-    OTHER_POLLER,
-    TOKEN_REJECTED,
-    WEBHOOK_ACTIVE,
-    BotApi,
+from telelake.errors import (
     BotApiError,
     BotApiUnavailableError,
     OtherPollerError,
     TokenRejectedError,
     WebhookActiveError,
+)
+from telelake.telegram.botapi import (
+    OTHER_POLLER,
+    TOKEN_REJECTED,
+    WEBHOOK_ACTIVE,
+    BotApi,
     backoff_delay,
 )
 

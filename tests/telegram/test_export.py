@@ -1,4 +1,4 @@
-"""Telegram Desktop exports -> Bot API updates (telelake/telegram/export.py).
+"""Telegram Desktop exports -> Bot API updates (telelake/telegram/export.py, export_content.py).
 
 Expected values come from the export format (tdesktop's export writer,
 export_output_json.cpp) and the Bot API's documentation, not from our output:
@@ -17,14 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from telelake.errors import UsageError
-from telelake.telegram.export import (
-    ENTITY_TYPES,
-    bot_chat,
-    imported_update_id,
-    is_imported,
-    join_text,
-    peer_id,
-)
+from telelake.telegram.export import bot_chat, imported_update_id, is_imported, peer_id
+from telelake.telegram.export_content import ENTITY_TYPES, join_text
 from telelake.telegram.export_file import list_chats, read_export
 from telelake.telegram.update import Update
 

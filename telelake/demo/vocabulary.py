@@ -1,6 +1,6 @@
 """The vocabulary of the simulated group: names, phrases, emoji, hours of activity.
 
-Kept apart from :mod:`telelake.telegram.simulator` so the generator reads as
+Kept apart from the modules that generate traffic so that they read as
 logic. The texts are deliberately awkward: accents, CJK, right-to-left script,
 multi code-point emoji, a combining accent, narrow no-break spaces, quotes and
 backslashes, all things a pipeline must carry through untouched.

@@ -23,11 +23,11 @@ from pathlib import Path
 import httpx
 
 from telelake.config import Settings
-from telelake.console import etl_with_progress, print_etl_summary, progress_bar, stderr
+from telelake.console import build_with_progress, print_etl_summary, progress_bar, stderr
+from telelake.demo.simulator import Traffic, simulate
 from telelake.errors import StorageError, TelelakeError, UsageError
-from telelake.etl.runner import plan
-from telelake.lake.storage import open_store
-from telelake.telegram.simulator import Traffic, simulate
+from telelake.etl.layers import Layers
+from telelake.lake.tables import MESSAGES
 
 DEMO_MARKER = ".telelake-demo"
 SENDERS = 16
@@ -167,10 +167,9 @@ def run_demo(settings: Settings, *, days: int, users: int, per_day: int, seed: i
     if failed:
         raise StorageError(f"{failed} updates were not acknowledged by the webhook")
 
-    raw, enriched = open_store(demo_settings.raw_url), open_store(demo_settings.enriched_url)
-    summary = etl_with_progress(raw, enriched, plan(raw, enriched), demo_settings.zone)
+    summary = build_with_progress(Layers.open(demo_settings))
     print_etl_summary(summary, demo_settings.enriched_url)
-    found = summary.total("telegram")
+    found = summary.total(MESSAGES)
     if found != traffic.messages:
         raise TelelakeError(
             f"the messages table has {found} rows, "

@@ -21,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from telelake.demo.people import MAIN_CHAT_ID, SMALL_CHAT_ID
+from telelake.demo.simulator import Traffic, simulate
 from telelake.errors import UsageError
-from telelake.telegram.simulator import MAIN_CHAT_ID, SMALL_CHAT_ID, Traffic, simulate
 from telelake.telegram.update import Update
 
 END = date(2025, 3, 16)  # a Sunday: the default week spans two weekends

@@ -1,0 +1,110 @@
+"""Updates that are not messages -> rows: member changes, reactions, reaction counts.
+
+Also the one row every kept update gets in ``telegram_updates`` (what arrived,
+of which kind, from which chat and person), whatever its kind. Pure: a row is
+a function of one parsed update; a payload that lacks what its table needs
+raises ``ValueError``, which the transform turns into a reject.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telelake.telegram.update import Update, as_bool, as_dict, as_int, as_str
+
+Row = dict[str, Any]
+# A ``telegram_updates`` row, in column order.
+UPDATE_COLUMNS = ("update_id", "update_kind", "chat_id", "user_id", "date", "raw_key")
+UpdateValues = tuple[int, str, int | None, int | None, int | None, str]
+
+MEMBER_KINDS = frozenset({"chat_member", "my_chat_member"})
+REACTION = "message_reaction"
+REACTION_COUNT = "message_reaction_count"
+
+
+def update_values(update: Update, key: str) -> UpdateValues:
+    """The ``telegram_updates`` row of an update stored under ``key``."""
+    return (update.update_id, update.kind, update.chat_id, update.user_id, update.event_time, key)
+
+
+def _reaction(value: Any) -> str | None:
+    """A ReactionType as one string: the emoji, ``custom:<id>`` or ``paid``."""
+    reaction = as_dict(value)
+    kind = reaction.get("type")
+    if kind == "emoji":
+        return as_str(reaction.get("emoji"))
+    if kind == "custom_emoji":
+        return f"custom:{reaction.get('custom_emoji_id')}"
+    return as_str(kind)
+
+
+def _reactions(values: Any) -> list[str]:
+    if not isinstance(values, list):
+        return []
+    return [r for r in (_reaction(v) for v in values) if r is not None]
+
+
+def _chat_id_or_raise(payload: dict[str, Any]) -> int:
+    chat_id = as_int(as_dict(payload.get("chat")).get("id"))
+    if chat_id is None:
+        raise ValueError("no integer chat.id")
+    return chat_id
+
+
+def member_row(update: Update) -> Row:
+    """The ``telegram_members`` row of a ``chat_member``/``my_chat_member`` update."""
+    payload = as_dict(update.payload)
+    chat = as_dict(payload.get("chat"))
+    old, new = as_dict(payload.get("old_chat_member")), as_dict(payload.get("new_chat_member"))
+    user = as_dict(new.get("user")) or as_dict(old.get("user"))
+    return {
+        "update_id": update.update_id,
+        "update_kind": update.kind,
+        "chat_id": _chat_id_or_raise(payload),
+        "chat_type": as_str(chat.get("type")),
+        "chat_title": as_str(chat.get("title")),
+        "actor_user_id": as_int(as_dict(payload.get("from")).get("id")),
+        "user_id": as_int(user.get("id")),
+        "user_first_name": as_str(user.get("first_name")),
+        "user_is_bot": as_bool(user.get("is_bot")),
+        "old_status": as_str(old.get("status")),
+        "new_status": as_str(new.get("status")),
+        "date": as_int(payload.get("date")),
+        "invite_link_name": as_str(as_dict(payload.get("invite_link")).get("name")),
+        "via_join_request": payload.get("via_join_request") is True,
+    }
+
+
+def reaction_row(update: Update) -> Row:
+    """The ``telegram_reactions`` row of a ``message_reaction`` update."""
+    payload = as_dict(update.payload)
+    return {
+        "update_id": update.update_id,
+        "chat_id": _chat_id_or_raise(payload),
+        "message_id": as_int(payload.get("message_id")),
+        "user_id": as_int(as_dict(payload.get("user")).get("id")),
+        "actor_chat_id": as_int(as_dict(payload.get("actor_chat")).get("id")),
+        "date": as_int(payload.get("date")),
+        "old_reactions": _reactions(payload.get("old_reaction")),
+        "new_reactions": _reactions(payload.get("new_reaction")),
+    }
+
+
+def reaction_count_rows(update: Update) -> list[Row]:
+    """``telegram_reaction_counts`` rows of a ``message_reaction_count`` update."""
+    payload = as_dict(update.payload)
+    chat_id = _chat_id_or_raise(payload)
+    rows = []
+    for item in payload.get("reactions") or []:
+        item = as_dict(item)
+        rows.append(
+            {
+                "update_id": update.update_id,
+                "chat_id": chat_id,
+                "message_id": as_int(payload.get("message_id")),
+                "date": as_int(payload.get("date")),
+                "reaction": _reaction(item.get("type")),
+                "total_count": as_int(item.get("total_count")),
+            }
+        )
+    return rows

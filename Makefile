@@ -37,12 +37,15 @@ format: $(STAMP)
 check: lint test
 
 # Ingest first: on some file systems, allocating files is slow for minutes
-# after the ETL benchmark deletes its 100k-file lake. BENCH_FULL=1 adds 1M.
+# after the ETL benchmark deletes its 100k-file lake. BENCH_FULL=1 adds the
+# 1M-update sizes (ETL, compaction) and the per-object S3 paths on every day.
 bench: $(STAMP) system-deps
 	cd bench && ../$(BIN)/python ingest.py
 	cd bench && ../$(BIN)/python etl.py
 	cd bench && ../$(BIN)/python query.py
 	cd bench && ../$(BIN)/python s3_etl.py
+	cd bench && ../$(BIN)/python compaction.py
+	cd bench && ../$(BIN)/python reports.py
 
 clean:
 	rm -rf $(VENV) lake .pytest_cache .mypy_cache .ruff_cache .hypothesis

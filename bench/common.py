@@ -76,8 +76,11 @@ def machine() -> str:
 
 
 def workdir() -> str:
-    """Where benchmarks put their lakes: ``BENCH_DIR``, else the current folder (a real disk)."""
-    return os.environ.get("BENCH_DIR", ".")
+    """Where benchmarks put their lakes: ``BENCH_DIR``, else the current folder (a real disk).
+
+    Absolute, since child processes (the moto server) run in other folders.
+    """
+    return os.path.abspath(os.environ.get("BENCH_DIR", "."))
 
 
 def verdict(what: str, figure: str, target: str, ok: bool) -> str:

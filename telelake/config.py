@@ -3,11 +3,18 @@
 explicit argument (a CLI flag, a test's dict) > environment > ``telelake.toml``
 > default. Nothing else in the package reads ``os.environ`` for settings, so a
 test can build any configuration by passing a dict and an empty environment.
+
+A value that cannot work is refused here, with one line naming where it came
+from, whatever the source: a layer that looks like a URL but is not a folder,
+``file://…`` or ``s3://bucket[/prefix]`` (:func:`layer_problem`), and a webhook
+secret outside Telegram's rules (:func:`secret_problem`). Those are usage
+errors (exit 2); an empty secret or report password is one too, never "none".
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from telelake.errors import ConfigError
+from telelake.errors import ConfigError, UsageError
 from telelake.redaction import register_secret
 
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -39,8 +46,16 @@ ENV_VARS: dict[str, str] = {
     "pseudonym_key_file": "TELELAKE_PSEUDONYM_KEY_FILE",
     "report_password": "TELELAKE_REPORT_PASSWORD",
     "chromium": "TELELAKE_CHROMIUM",
+    "etl_queue_url": "TELELAKE_ETL_QUEUE_URL",
+    "compact_after": "TELELAKE_COMPACT_AFTER",
+    "replies": "TELELAKE_REPLIES",
+    "forgetme": "TELELAKE_FORGETME",
+    "me_in_group": "TELELAKE_ME_IN_GROUP",
+    "digest_at": "TELELAKE_DIGEST_AT",
+    "alert_joins": "TELELAKE_ALERT_JOINS",
+    "responder_queue_url": "TELELAKE_RESPONDER_QUEUE_URL",
 }
-BOOL_SETTINGS = frozenset({"pseudonymize"})
+BOOL_SETTINGS = frozenset({"pseudonymize", "replies", "forgetme", "me_in_group"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -68,6 +83,24 @@ class Settings:
     report_password: str | None = None
     # the Chromium that draws ``report --png`` (default: the system's, else Playwright's)
     chromium: str | None = None
+    # SQS queue the ETL Lambda posts to when its time runs out with dates left
+    # (the queue invokes it again); set by the SAM template
+    etl_queue_url: str | None = None
+    # raw days older than this many days (in ``timezone``) are packed into one
+    # segment each by ``run``'s daily ETL, the ETL Lambda and ``telelake compact``
+    compact_after: int = 3
+    # the bot answers commands in chats, posts digests and alerts (off: it only listens)
+    replies: bool = False
+    # people may erase themselves with /forgetme in a private chat with the bot
+    forgetme: bool = False
+    # /me from someone who never started the bot is answered in the group
+    me_in_group: bool = True
+    # local time (HH:MM, in ``timezone``) the digests are posted
+    digest_at: str = "09:00"
+    # default alert threshold: more joins than this within 10 minutes (0: no alerts)
+    alert_joins: int = 20
+    # SQS queue the ingest Lambda hands commands to (set by the SAM template)
+    responder_queue_url: str | None = None
 
     @property
     def raw_url(self) -> str:
@@ -127,6 +160,75 @@ def _parse_bool(name: str, value: Any, source: str) -> bool:
     raise ConfigError(f"{name} from {source} must be true or false, got {value!r}")
 
 
+def _parse_days(value: Any, source: str) -> int:
+    text = str(value).strip()
+    # bool is an int to Python, not a number of days to a person.
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
+        raise ConfigError(f"compact_after from {source} must be a whole number of days (0 or more)")
+    return int(text)
+
+
+# Telegram's setWebhook: "secret_token ... 1-256 characters. Only characters
+# A-Z, a-z, 0-9, _ and - are allowed."
+SECRET_ALPHABET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+# S3 bucket naming rules: 3-63 characters, lower-case letters, digits, dots and
+# hyphens, beginning and ending with a letter or digit, no two dots in a row.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+LAYER_SETTINGS = frozenset({"lake", "raw", "enriched"})
+# Set to an empty value, these mean a mistake, never "none".
+_NEVER_EMPTY = frozenset({"secret", "report_password"})
+
+
+def layer_problem(location: str) -> str | None:
+    """Why ``location`` is not a layer telelake can open (``None``: it is one).
+
+    A folder path, ``file://path`` or ``s3://bucket[/prefix]``. Anything else
+    that starts like a URL (``s3:/b``, ``S3://b``, ``s3://``, ``http://…``)
+    is a mistake, never a folder of that name.
+    """
+    if not location.strip():
+        return "it is empty"
+    if location.startswith("s3://"):
+        bucket, _, prefix = location[len("s3://") :].partition("/")
+        if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+            return (
+                f"{bucket!r} is not an S3 bucket name (3-63 characters: a-z, 0-9, '.', '-')"
+                if bucket
+                else "it names no bucket"
+            )
+        if "//" in ("/" + prefix).rstrip("/"):
+            return "its prefix has an empty folder ('//')"
+        if any(ord(c) < 32 for c in prefix):
+            return "its prefix holds control characters"
+        return None
+    if location.startswith("file://"):
+        return None if location[len("file://") :] else "it names no folder"
+    if _SCHEME.match(location):
+        return "it looks like a URL but is neither s3://bucket[/prefix] nor a folder"
+    return None
+
+
+def check_layer(location: str, what: str = "layer") -> str:
+    """``location``, or a :class:`UsageError` saying why it cannot be a layer."""
+    problem = layer_problem(location)
+    if problem is not None:
+        raise UsageError(
+            f"{what} {location!r}: {problem}; use a folder (./lake) or s3://bucket/prefix"
+        )
+    return location
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why ``secret`` cannot be a webhook secret token (``None``: it can)."""
+    if not secret:
+        return "it is empty (unset it to run without a secret)"
+    if not SECRET_ALPHABET.fullmatch(secret):
+        found = f"it is {len(secret)} long" if len(secret) > 256 else "it holds others"
+        return f"Telegram accepts 1-256 characters of A-Z a-z 0-9 _ - only, and {found}"
+    return None
+
+
 def _coerce(name: str, value: Any, source: str) -> Any:
     if name in BOOL_SETTINGS:
         return _parse_bool(name, value, source)
@@ -140,10 +242,23 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if number < 1024:
             raise ConfigError(f"max_body from {source} must be at least 1024 bytes")
         return number
+    if name == "compact_after":
+        return _parse_days(value, source)
+    if name == "alert_joins":
+        text = str(value).strip()
+        if isinstance(value, bool) or not (text.isascii() and text.isdigit()):
+            raise ConfigError(f"alert_joins from {source} must be a whole number (0: no alerts)")
+        return int(text)
     if value is None:
         return None
     if not isinstance(value, str):
         raise ConfigError(f"{name} from {source} must be a string, got {value!r}")
+    if name in LAYER_SETTINGS:
+        check_layer(value, f"{name} from {source}:")
+    elif name == "secret" and (problem := secret_problem(value)) is not None:
+        raise UsageError(f"webhook secret from {source}: {problem}")
+    elif name in _NEVER_EMPTY and not value:
+        raise UsageError(f"{name} from {source} is empty: unset it or give it a value")
     return value
 
 
@@ -195,6 +310,8 @@ def load_settings(
             values[name] = _coerce(name, explicit, "the command line")
         elif environ.get(var):
             values[name] = _coerce(name, environ[var], f"${var}")
+        elif name in _NEVER_EMPTY and var in environ:
+            values[name] = _coerce(name, environ[var], f"${var}")  # set but empty: refused
         elif name in from_file:
             values[name] = _coerce(name, from_file[name], str(config_file))
     settings = Settings(**values)

@@ -19,6 +19,7 @@ from telelake.etl.layers import Layers
 from telelake.etl.partition import PartitionResult
 from telelake.etl.plan import CHANGED, Selection
 from telelake.etl.runner import EtlSummary, run
+from telelake.etl.status import EtlStatus
 from telelake.lake.tables import REJECTS, TABLES
 
 stderr = Console(stderr=True)
@@ -81,6 +82,40 @@ def print_etl_summary(summary: EtlSummary, enriched_url: str) -> None:
             stderr.print(f"  {reason}", markup=False, highlight=False)
         if len(reasons) > 10:
             stderr.print(f"  ... and {len(reasons) - 10} more")
+
+
+def _dates(days: Sequence[date]) -> str:
+    if not days:
+        return "0 dates"
+    span = days[0].isoformat() if len(days) == 1 else f"{days[0]} .. {days[-1]}"
+    return f"{len(days):,} date(s), {span}"
+
+
+def print_etl_status(status: EtlStatus, enriched_url: str) -> None:
+    """``telelake etl --status``: per table, then what a default run would build."""
+    table = Table(title=f"table versions in {enriched_url}")
+    table.add_column("table")
+    table.add_column("version", justify="right")
+    table.add_column("partitions", justify="right")
+    table.add_column("outdated", justify="right")
+    for row in status.tables:
+        table.add_row(row.name, str(row.version), f"{row.partitions:,}", f"{len(row.outdated):,}")
+    stderr.print(table)
+    lines = [
+        f"changed since their last build: {_dates(status.changed)}",
+        f"outdated (built with older table versions): {_dates(status.outdated)}",
+        f"a default `telelake etl` builds {_dates(status.planned)}, oldest first"
+        if status.planned
+        else "a default `telelake etl` has nothing to build",
+    ]
+    if status.left_alone:
+        lines.append(
+            f"[yellow]left alone by a default run, though another version wrote them:[/yellow] "
+            f"{_dates(status.left_alone)}; `telelake etl --since D --until D` rebuilds them "
+            "(a date without raw data loses its partition)"
+        )
+    for line in lines:
+        stderr.print(line, soft_wrap=True, highlight=False)
 
 
 # --- history and privacy (telelake import / forget) ---------------------------------------
@@ -149,3 +184,91 @@ def print_erasure(erasure: Erasure, dry_run: bool) -> None:
         stderr.print(f"enriched partitions rebuilt: {len(erasure.rebuilt.partitions):,}")
     if erasure.audit_key:
         stderr.print(f"erasure recorded (no content) in {erasure.audit_key}")
+
+
+# --- raw compaction (telelake compact) ------------------------------------------------------
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from telelake.lake.compaction import CompactionSummary, DayCompaction
+    from telelake.lake.storage import Store
+
+
+class _CompactionBar:
+    """Compaction's progress, as a bar of days (shown only when there is work)."""
+
+    def __init__(self) -> None:
+        self.bar = progress_bar("compact")
+        self.task = self.bar.add_task("closed days", total=None)
+
+    def planned(self, days: Sequence[date]) -> None:
+        if days:
+            self.bar.update(self.task, total=len(days))
+            self.bar.start()
+
+    def compacted(self, result: DayCompaction) -> None:
+        self.bar.update(self.task, advance=1, description=f"compacted {result.day.isoformat()}")
+
+
+def compact_with_progress(
+    raw: Store,
+    zone: ZoneInfo,
+    compact_after: int,
+    *,
+    day: date | None = None,
+    everything: bool = False,
+) -> CompactionSummary:
+    """Compact the raw layer (lake/compaction.py) with a progress bar of days."""
+    from telelake.lake.compaction import compact_lake
+
+    shown = _CompactionBar()
+    try:
+        return compact_lake(
+            raw, zone, compact_after, day=day, everything=everything, progress=shown
+        )
+    finally:
+        shown.bar.stop()
+
+
+def _size(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def print_compaction_summary(summary: CompactionSummary, raw_url: str, compact_after: int) -> None:
+    visited = len(summary.days)
+    if not visited and not summary.left:
+        stderr.print(
+            f"nothing to compact: no day closed {compact_after} day(s) ago or earlier got "
+            "objects since its last compaction (--all visits every closed day)"
+        )
+        return
+    stderr.print(
+        f"compacted {summary.compacted:,} of {visited:,} day(s) visited in {raw_url}",
+        markup=False,
+        highlight=False,
+    )
+    merged = sum(d.merged for d in summary.days)
+    line = (
+        f"objects packed: {summary.packed:,}; earlier segments merged: {merged:,}; "
+        f"bytes before: {_size(summary.bytes_before)}, after: {_size(summary.bytes_after)}"
+    )
+    if summary.bytes_after:
+        line += f" ({summary.bytes_before / summary.bytes_after:,.1f}x smaller)"
+    stderr.print(line)
+    if summary.objects_left:
+        stderr.print(
+            f"left as objects: {summary.objects_left:,} (not a JSON object with an integer "
+            "update_id, holding a raw tab or carriage return, or named otherwise than "
+            "telelake names updates); the ETL reads them as before"
+        )
+    if summary.left:
+        stderr.print(
+            f"[yellow]{len(summary.left):,} day(s) not started[/yellow]: the next "
+            "`telelake compact` does them"
+        )

@@ -174,7 +174,8 @@ class ServerPool:
                     return None
                 pytest.fail(f"telelake serve exited with {process.returncode}:\n{text}")
             try:
-                if server.client.get(f"{url}/healthz", timeout=0.5).status_code == 200:
+                # Up: 200 ready, or 503 "not ready" (a lake it cannot write, on purpose).
+                if server.client.get(f"{url}/healthz", timeout=0.5).status_code in (200, 503):
                     return server
             except httpx.TransportError:
                 pass

@@ -44,6 +44,10 @@ class MemoryStore:
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
 
+    def delete_many(self, keys: builtins.list[str]) -> None:
+        for key in keys:
+            self.objects.pop(key, None)
+
     def list(self, prefix: str) -> builtins.list[str]:
         base = prefix.rstrip("/") + "/" if prefix else ""
         return sorted(k for k in self.objects if k.startswith(base))

@@ -91,8 +91,16 @@ class Child:
 
 
 def raw_ids(lake: Path) -> list[int]:
-    return [orjson.loads(p.read_bytes())["update_id"]
-            for p in (lake / "raw" / "telegram").rglob("*.json")]  # fmt: skip
+    """Update ids in the raw layer, as objects or packed into segments (``run`` compacts)."""
+    from datetime import date
+
+    from telelake.lake.segments import read_partition
+    from telelake.lake.storage import LocalStore
+
+    raw = LocalStore(lake / "raw")
+    days = [date.fromisoformat(p.name.split("=")[1])
+            for p in (lake / "raw" / "telegram").glob("context_date=*")]  # fmt: skip
+    return [orjson.loads(body)["update_id"] for day in days for _, body in read_partition(raw, day)]
 
 
 def partitions(lake: Path) -> set[str]:

@@ -108,7 +108,16 @@ class World:
             time.sleep(0.05)
 
     def stored(self) -> int:
-        return len(list((self.lake / "raw" / "telegram").rglob("*.json")))
+        """Updates in the raw layer, as objects or packed into segments (``run`` compacts)."""
+        from datetime import date
+
+        from telelake.lake.segments import read_partition
+        from telelake.lake.storage import LocalStore
+
+        folder = self.lake / "raw" / "telegram"
+        days = [date.fromisoformat(p.name.split("=")[1]) for p in folder.glob("context_date=*")]
+        raw = LocalStore(self.lake / "raw")
+        return sum(len(read_partition(raw, day)) for day in days)
 
     def feed(self, count: int, first: int) -> None:
         self.fake.enqueue(
@@ -204,6 +213,11 @@ def r_bot_webhook_delete(w: World) -> None:
     w.run("bot", "webhook-delete", "--drop-pending")
 
 
+def r_bot_commands_set(w: World) -> None:
+    w.fake.fail("setMyCommands", 429, times=1, retry_after=1)
+    w.run("bot", "commands-set")
+
+
 def r_poll(w: World) -> None:
     w.feed(30, 100)
     process, log = w.start("poll", "--lake", str(w.lake), "--poll-timeout", "1")
@@ -229,6 +243,13 @@ def r_run(w: World) -> None:
     assert httpx.post(url, content=body, headers=headers, trust_env=False).status_code == 200
     w.stop(process, log)
     assert w.stored() == 21
+    # With replies (--debug logs every Bot API call): a command answered.
+    w.run("bot", "webhook-delete")
+    w.fake.set_chat(-1001)
+    w.fake.enqueue([make_update(1000, date=int(time.time()), text="/stats today")])
+    process, log = w.start("run", "--replies", "--lake", str(w.lake), "--poll-timeout", "1")
+    w.wait(lambda: bool(w.fake.sent(-1001)), "the /stats answer", process, log)
+    w.stop(process, log)
 
 
 # Placeholders for commands other issues add: best-guess invocations. A usage
@@ -255,6 +276,11 @@ def r_forget(w: World) -> None:
     w.run("forget", "--user-id", "42", "--lake", str(w.lake), "--yes")
 
 
+def r_compact(w: World) -> None:
+    _small_lake(w)
+    w.run("compact", "--lake", str(w.lake), "--all", "--compact-after", "0")
+
+
 RECIPES: dict[str, Callable[[World], None]] = {
     "demo": r_demo,
     "serve": r_serve,
@@ -265,14 +291,17 @@ RECIPES: dict[str, Callable[[World], None]] = {
     "bot webhook-set": r_bot_webhook_set,
     "bot webhook-info": r_bot_webhook_info,
     "bot webhook-delete": r_bot_webhook_delete,
+    "bot commands-set": r_bot_commands_set,
     "poll": r_poll,
     "run": r_run,
     "athena-ddl": r_athena_ddl,
     "import": r_import,
     "forget": r_forget,
+    "compact": r_compact,
 }
 # Commands that never talk to Telegram: the token is set but must not be used.
-USES_TOKEN = {"bot me", "bot webhook-set", "bot webhook-info", "bot webhook-delete", "poll", "run"}
+USES_TOKEN = {"bot me", "bot webhook-set", "bot webhook-info", "bot webhook-delete", "poll", "run",
+              "bot commands-set"}  # fmt: skip
 COMMANDS = registered_commands()
 
 

@@ -1,4 +1,5 @@
-"""Athena/Glue DDL for the enriched layer: every table, partition projection, named queries.
+"""Athena/Glue DDL for the enriched layer: every table, partition projection, named queries;
+and, for people who query raw JSON, a table over the raw layer.
 
 The enriched layer is plain Hive-partitioned Parquet (DESIGN §4), so Athena
 reads it through one ``CREATE EXTERNAL TABLE`` per table. Partition
@@ -97,22 +98,9 @@ def create_table_ddl(
     table's files are under ``<location>/<table>/context_date=YYYY-MM-DD/``.
     ``since`` is the first date partition projection considers.
     """
-    try:
-        date.fromisoformat(since)
-    except ValueError:
-        raise UsageError(f"--since must be a date YYYY-MM-DD, got {since!r}") from None
     root = f"{location.rstrip('/')}/{table}"
+    properties = {"classification": "parquet", **_projection(root, since)}
     columns = ",\n".join(f"  `{name}` {kind}" for name, kind in table_columns(table))
-    properties = {
-        "classification": "parquet",
-        "projection.enabled": "true",
-        f"projection.{PARTITION_COLUMN}.type": "date",
-        f"projection.{PARTITION_COLUMN}.range": f"{since},{RANGE_END}",
-        f"projection.{PARTITION_COLUMN}.format": "yyyy-MM-dd",
-        f"projection.{PARTITION_COLUMN}.interval": "1",
-        f"projection.{PARTITION_COLUMN}.interval.unit": "DAYS",
-        "storage.location.template": f"{root}/{PARTITION_COLUMN}=${{{PARTITION_COLUMN}}}/",
-    }
     props = ",\n".join(f"  {_string(k)} = {_string(v)}" for k, v in properties.items())
     return (
         f"CREATE EXTERNAL TABLE IF NOT EXISTS `{_identifier(database)}`.`{_identifier(table)}` (\n"
@@ -122,6 +110,101 @@ def create_table_ddl(
         f"LOCATION {_string(root + '/')}\n"
         f"TBLPROPERTIES (\n{props}\n)"
     )
+
+
+def _projection(root: str, since: str) -> dict[str, str]:
+    """Partition projection over ``<root>/context_date=YYYY-MM-DD/`` from ``since`` on."""
+    try:
+        date.fromisoformat(since)
+    except ValueError:
+        raise UsageError(f"--since must be a date YYYY-MM-DD, got {since!r}") from None
+    return {
+        "projection.enabled": "true",
+        f"projection.{PARTITION_COLUMN}.type": "date",
+        f"projection.{PARTITION_COLUMN}.range": f"{since},{RANGE_END}",
+        f"projection.{PARTITION_COLUMN}.format": "yyyy-MM-dd",
+        f"projection.{PARTITION_COLUMN}.interval": "1",
+        f"projection.{PARTITION_COLUMN}.interval.unit": "DAYS",
+        "storage.location.template": f"{root}/{PARTITION_COLUMN}=${{{PARTITION_COLUMN}}}/",
+    }
+
+
+# The raw table: one row per stored update, read by the OpenX JSON SerDe from
+# segments (gzip'd JSON Lines, named *.gz) and objects alike. Each update kind
+# of the Bot API's Update object is a string column holding that part's JSON
+# (the SerDe returns a nested object declared as string as its JSON text), for
+# json_extract(); an update of a kind added later reads as NULLs but its id.
+RAW_TABLE = "telegram_raw"
+RAW_SERDE = "org.openx.data.jsonserde.JsonSerDe"
+UPDATE_KINDS = (
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "business_connection",
+    "business_message",
+    "edited_business_message",
+    "deleted_business_messages",
+    "message_reaction",
+    "message_reaction_count",
+    "inline_query",
+    "chosen_inline_result",
+    "callback_query",
+    "shipping_query",
+    "pre_checkout_query",
+    "purchased_paid_media",
+    "poll",
+    "poll_answer",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+    "chat_boost",
+    "removed_chat_boost",
+)
+
+
+def raw_columns() -> list[tuple[str, str]]:
+    return [("update_id", "bigint"), *((kind, "string") for kind in UPDATE_KINDS)]
+
+
+def create_raw_table_ddl(
+    location: str, database: str = DEFAULT_DATABASE, since: str = DEFAULT_SINCE
+) -> str:
+    """``CREATE EXTERNAL TABLE`` over the raw layer at ``location`` (``s3://bucket/prefix``):
+    its ``telegram/context_date=YYYY-MM-DD/`` folders, segments and objects alike.
+
+    Lines that are not one JSON object are skipped (``ignore.malformed.json``):
+    an object Telegram's webhook delivered holds a line break, so until it is
+    compacted (the segment writes it on one line) its two halves are skipped.
+    """
+    root = f"{location.rstrip('/')}/telegram"
+    columns = ",\n".join(f"  `{name}` {kind}" for name, kind in raw_columns())
+    properties = {"classification": "json", **_projection(root, since)}
+    props = ",\n".join(f"  {_string(k)} = {_string(v)}" for k, v in properties.items())
+    return (
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{_identifier(database)}`.`{RAW_TABLE}` (\n"
+        f"{columns}\n)\n"
+        f"PARTITIONED BY (`{PARTITION_COLUMN}` date)\n"
+        f"ROW FORMAT SERDE {_string(RAW_SERDE)}\n"
+        f"WITH SERDEPROPERTIES (\n  {_string('ignore.malformed.json')} = 'true'\n)\n"
+        f"LOCATION {_string(root + '/')}\n"
+        f"TBLPROPERTIES (\n{props}\n)"
+    )
+
+
+def raw_script(location: str, database: str = DEFAULT_DATABASE, since: str = DEFAULT_SINCE) -> str:
+    """The raw table's DDL (after its database), with example queries as comments."""
+    parts = [
+        create_database_ddl(database) + ";",
+        create_raw_table_ddl(location, database, since) + ";",
+        "-- An update can be held twice for a while (in a segment and as an object: a\n"
+        "-- re-delivery, a compaction not finished): count it once.\n"
+        f"-- SELECT context_date, count(DISTINCT update_id) AS updates FROM {RAW_TABLE}\n"
+        "--   GROUP BY context_date ORDER BY context_date;\n"
+        "-- SELECT update_id, json_extract_scalar(message, '$.text') AS text\n"
+        f"--   FROM {RAW_TABLE} WHERE context_date = DATE '2026-11-28' AND message IS NOT NULL;",
+    ]
+    return "\n\n".join(parts) + "\n"
 
 
 def create_database_ddl(database: str = DEFAULT_DATABASE) -> str:

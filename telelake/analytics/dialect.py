@@ -13,26 +13,42 @@ The settings both engines must share for a query's result to be the same
 (time zone, NULL ordering) are in :data:`SESSION_SETTINGS`; the engine
 applies them to every session.
 
-Fixes that need a type (a ``CAST`` of a double, ``AT TIME ZONE`` on a
-timestamp without zone) use sqlglot's type inference over the lake's
-columns. When a type cannot be inferred the SQL is left as sqlglot wrote it:
-a fix is applied only where it is known to be right.
+Before any fix, the query is type-checked as Trino's analyzer would
+(:mod:`telelake.analytics.trino_check`, against the lake's columns): SQL
+Athena rejects fails here with Athena's message, and every fix sees the
+Trino type of what it rewrites (a ``decimal`` is not a ``double``, a
+``timestamp with time zone`` knows its zone). When a type cannot be worked
+out the SQL is left as sqlglot wrote it: a fix is applied only where it is
+known to be right.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import ErrorLevel, exp
 from sqlglot.errors import ParseError, SqlglotError, TokenError, UnsupportedError
-from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+from telelake.analytics import trino_types as tt
+from telelake.analytics.trino_casts import MACROS as CAST_MACROS
+from telelake.analytics.trino_check import check
 from telelake.analytics.trino_functions import FUNCTION_FIXES
-from telelake.analytics.trino_rewrite import NAIVE_TIMESTAMPS, Fix, OperandTypes
+from telelake.analytics.trino_json import MACROS as JSON_MACROS
+from telelake.analytics.trino_numbers import MACROS as NUMBER_MACROS
+from telelake.analytics.trino_rewrite import Fix, OperandTypes, mark_subscripts
+from telelake.analytics.trino_scalars import FORMAT_MACROS
+from telelake.analytics.trino_zoned import MACROS as ZONED_MACROS
 from telelake.errors import QueryError, UsageError
+
+# sqlglot reports what it does (array index offsets, ...) at INFO level, which
+# reaches stderr as soon as an application logs at INFO; only its errors matter.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 DUCKDB = "duckdb"
 ATHENA = "athena"
@@ -47,6 +63,15 @@ SESSION_SETTINGS: dict[str, str] = {
     # same today, pinned so a future default or a user's config cannot change it.
     "default_null_order": "nulls_last",
 }
+
+SESSION_MACROS: tuple[str, ...] = (
+    *ZONED_MACROS,
+    *CAST_MACROS,
+    *NUMBER_MACROS,
+    *JSON_MACROS,
+    *FORMAT_MACROS,
+)
+"""DuckDB macros the translated SQL calls (Joda-Time's zone rules, ...); the engine creates them."""
 
 Schema = Mapping[str, Mapping[str, str]]
 """Table -> column -> DuckDB type name, as ``information_schema.columns`` gives it."""
@@ -99,9 +124,11 @@ def fix_cast_double_to_integer(node: exp.Expr, types: _Types) -> exp.Expr:
     away from zero, so the operand is wrapped in it. Decimals already cast
     the same way in both; strings and integers are left alone.
     """
-    if not isinstance(node, exp.Cast) or not node.to.is_type(*exp.DataType.INTEGER_TYPES):
+    if not isinstance(node, (exp.Cast, exp.TryCast)):
         return node
-    if types.is_type(node, 0, *exp.DataType.FLOAT_TYPES):
+    if not node.to.is_type(*exp.DataType.INTEGER_TYPES):
+        return node
+    if types.is_type(node, 0, tt.DOUBLE, tt.REAL):
         node.set("this", exp.Round(this=node.this))
     return node
 
@@ -110,83 +137,45 @@ def fix_integer_division(node: exp.Expr, types: _Types) -> exp.Expr:
     """``/`` between integers is integer division (truncating toward zero), as in Trino.
 
     Trino: ``7 / 2`` = 3 and ``-7 / 2`` = -3; DuckDB's ``/`` always returns a
-    double (3.5). DuckDB's ``//`` is exactly Trino's ``/`` on numbers:
-    truncating integer division for integers, ordinary division for doubles
-    and decimals. So every numeric division becomes ``//``, decided by DuckDB
-    with the real operand types; only a division of an interval or another
-    temporal value keeps ``/``.
+    double (3.5). DuckDB's ``//`` is exactly Trino's ``/`` on integers:
+    truncating integer division. It is used when both operands are known to
+    be integers (or NULL); doubles divide as IEEE does in both (1e0 / 0 is
+    Infinity), decimals are :mod:`telelake.analytics.trino_numbers`' job, and
+    intervals keep ``/``.
     """
     if not isinstance(node, exp.Div):
         return node
-    temporal = (*exp.DataType.TEMPORAL_TYPES, exp.DType.INTERVAL)
-    if isinstance(node.this, exp.Interval) or types.is_type(node, 0, *temporal):
-        return node
-    # A double on either side: Trino divides as IEEE does (1e0 / 0 is Infinity),
-    # where DuckDB's // would raise on a zero divisor.
-    floats = exp.DataType.FLOAT_TYPES
-    if types.is_type(node, 0, *floats) or types.is_type(node, 1, *floats):
-        return node
+    integral = (*tt.INTEGRAL, tt.UNKNOWN)
+    for operand in (types.of(node, 0), types.of(node, 1)):
+        # Unknown operands (no schema, as for Spark) are left to DuckDB's own types.
+        if operand is not None and not operand.is_a(*integral):
+            return node
     return exp.IntDiv(this=node.this, expression=node.expression)
-
-
-def fix_from_unixtime_zone(node: exp.Expr, types: _Types) -> exp.Expr:
-    """``from_unixtime(t, zone)`` is the wall time in ``zone``; sqlglot drops the zone.
-
-    Trino returns a timestamp with that zone, so ``hour()``, ``EXTRACT`` and
-    ``date_format`` read local time; the translation becomes
-    ``TO_TIMESTAMP(t) AT TIME ZONE zone``, DuckDB's local wall time. (Turned
-    back into a Unix time it would be off by the zone's offset: use the
-    one-argument form for that.) The ``(t, hours, minutes)`` form is refused
-    rather than silently computed in UTC.
-    """
-    if not isinstance(node, exp.UnixToTime):
-        return node
-    if node.args.get("hours") is not None or node.args.get("minutes") is not None:
-        raise QueryError(
-            "from_unixtime(unixtime, hours, minutes) is not supported; "
-            "use from_unixtime(unixtime, 'Zone/Name')"
-        )
-    zone = node.args.get("zone")
-    if zone is None:
-        return node
-    node.set("zone", None)
-    return exp.AtTimeZone(this=node, zone=zone)
-
-
-def fix_at_time_zone_naive(node: exp.Expr, types: _Types) -> exp.Expr:
-    """``ts AT TIME ZONE z`` on a timestamp without zone converts *from UTC*, as in Trino.
-
-    Trino reads a zoneless timestamp in the session zone (UTC on Athena) and
-    shows it in ``z``: ``sent_at AT TIME ZONE 'America/Sao_Paulo'`` is three
-    hours earlier. DuckDB instead reads it as wall time *in* ``z``, shifting
-    the wrong way. Applied only when the operand is known to be zoneless (a
-    lake column such as ``sent_at``, or a ``CAST(... AS TIMESTAMP)``).
-    """
-    if not isinstance(node, exp.AtTimeZone):
-        return node
-    operand = node.this
-    naive_cast = isinstance(operand, exp.Cast) and operand.to.this in NAIVE_TIMESTAMPS
-    naive_column = isinstance(operand, exp.Column) and types.is_type(
-        node, 0, exp.DType.TIMESTAMPNTZ
-    )
-    if not (naive_cast or naive_column):
-        return node
-    node.set("this", exp.AtTimeZone(this=operand, zone=exp.Literal.string("UTC")))
-    return node
 
 
 FIXES: tuple[Fix, ...] = (
     fix_extract_fields,
     fix_cast_double_to_integer,
     fix_integer_division,
-    fix_from_unixtime_zone,
-    fix_at_time_zone_naive,
     *FUNCTION_FIXES,
 )
 """Every semantic fix (these, then the function library's), applied from the leaves up."""
 
 
 # --- translation ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Translation:
+    """DuckDB SQL for an Athena query, and what its result columns need to read as Trino's.
+
+    ``zones`` has, for each result column of the last statement, the zone of
+    a ``timestamp with time zone`` column (DuckDB returns only the instant;
+    the engine shows it in this zone), and None for every other column.
+    """
+
+    sql: str
+    zones: tuple[str | None, ...] = ()
 
 
 def check_dialect(dialect: str) -> str:
@@ -200,20 +189,39 @@ def check_dialect(dialect: str) -> str:
 def to_duckdb(sql: str, dialect: str, schema: Schema | None = None) -> str:
     """DuckDB SQL computing what ``sql`` computes in ``dialect``.
 
-    ``schema`` (table -> column -> DuckDB type) lets the type-dependent fixes
-    see the lake's columns; without it they see only what the SQL says.
+    ``schema`` (table -> column -> DuckDB type) lets the checker and the
+    type-dependent fixes see the lake's columns; without it they see only
+    what the SQL says.
     """
     if check_dialect(dialect) == DUCKDB:
         return sql
-    return translate(sql, DUCKDB, FIXES, schema)
+    return translate(sql, DUCKDB, FIXES, schema).sql
 
 
-def translate(sql: str, target: str, fixes: tuple[Fix, ...], schema: Schema | None = None) -> str:
-    """Athena ``sql`` parsed, fixed by ``fixes`` (leaves first), generated for ``target``.
+def translate(
+    sql: str, target: str, fixes: tuple[Fix, ...], schema: Schema | None = None
+) -> Translation:
+    """Athena ``sql`` parsed, type-checked as Trino would, fixed, generated for ``target``.
 
     The engine-neutral part of :func:`to_duckdb`, shared with the Spark
     translation (:mod:`telelake.analytics.spark`), which has fixes of its own.
+    A translation depends on nothing else, so the last ones are kept: a
+    report run again (the dashboard, a benchmark) is not translated again.
     """
+    key = tuple(
+        sorted((table, tuple(columns.items())) for table, columns in (schema or {}).items())
+    )
+    return _translate(sql, target, fixes, key)
+
+
+_SchemaKey = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+
+@lru_cache(maxsize=256)
+def _translate(
+    sql: str, target: str, fixes: tuple[Fix, ...], schema_key: _SchemaKey
+) -> Translation:
+    schema = {table: dict(columns) for table, columns in schema_key} if schema_key else None
     try:
         statements = [s for s in sqlglot.parse(sql, read=ATHENA) if s is not None]
     except (ParseError, TokenError) as exc:
@@ -221,46 +229,131 @@ def translate(sql: str, target: str, fixes: tuple[Fix, ...], schema: Schema | No
     if not statements:
         raise QueryError("no SQL statement given")
     out = []
+    zones: tuple[str | None, ...] = ()
     for statement in statements:
-        fixed = _apply_fixes(statement, _infer_types(statement, schema), fixes)
+        _prepare(statement)
+        types, zones = _infer_types(statement, schema)
+        fixed = _apply_fixes(statement, types, fixes)
         try:
             out.append(fixed.sql(dialect=target, unsupported_level=ErrorLevel.RAISE))
         except UnsupportedError as exc:
-            raise QueryError(f"cannot run this Athena SQL on {target}: {_first_line(exc)}") from exc
-    return ";\n".join(out)
+            raise QueryError(
+                f"{_first_line(exc).rstrip('.')}: not reproduced locally on {target}, where "
+                "Athena would run it as Trino does"
+            ) from exc
+    return Translation(";\n".join(out), zones)
 
 
-def _infer_types(statement: exp.Expr, schema: Schema | None) -> _Types:
-    """Tag every node and record the inferred types of its operands.
+def _infer_types(
+    statement: exp.Expr, schema: Schema | None
+) -> tuple[_Types, tuple[str | None, ...]]:
+    """Type-check ``statement`` as Trino would and record every node's Trino type.
 
-    Inference runs on a qualified *copy*: qualifying rewrites the SQL (stars
+    Checking runs on a qualified *copy*: qualifying rewrites the SQL (stars
     expanded, columns prefixed) and the translation must stay the user's.
-    Tags survive the copy, so types map back to the original nodes. It is
-    best effort by design: any failure only means fewer fixes apply.
+    Tags survive the copy, so types map back to the original nodes. A query
+    that cannot be qualified (an unknown table, say) is checked without
+    column types; the checker's own refusals are Trino's and propagate.
     """
     types = _Types()
     for index, node in enumerate(statement.walk()):
         node.meta[_ID] = index
     copy = statement.copy()
+    mapping = MappingSchema(dict(schema or {}), dialect=DUCKDB)
     try:
-        mapping = MappingSchema(dict(schema or {}), dialect=DUCKDB)
-        try:
-            qualify(copy, schema=mapping, dialect=ATHENA, validate_qualify_columns=False)
-        except Exception:  # unknown tables and the like: infer without columns
-            copy = statement.copy()
-        annotate_types(copy, schema=mapping, dialect=ATHENA)
-    except Exception:  # inference is optional, see the docstring
-        return types
+        qualify(copy, schema=mapping, dialect=ATHENA, validate_qualify_columns=False)
+    except Exception:
+        copy = statement.copy()
+    found = check(copy, schema)
     for node in copy.walk():
         tag = node.meta.get(_ID)
         if not isinstance(tag, int):
             continue
-        if isinstance(node, exp.Anonymous):
-            operands = list(node.expressions)
-        else:
-            operands = [node.this, node.args.get("expression")]
-        types.operands[tag] = [o.type if isinstance(o, exp.Expr) else None for o in operands]
-    return types
+        types.own[tag] = found.get(id(node))
+        operands: dict[str, object] = {}
+        for key, value in node.args.items():
+            if isinstance(value, exp.Expr):
+                operands[key] = found.get(id(value))
+            elif isinstance(value, list):
+                operands[key] = [
+                    found.get(id(v)) if isinstance(v, exp.Expr) else None for v in value
+                ]
+        types.operands[tag] = operands  # type: ignore[assignment]
+    zones: tuple[str | None, ...] = ()
+    if isinstance(copy, exp.Query):
+        outputs = [found.get(id(p)) for p in copy.selects]
+        zones = tuple(
+            t.zone if t is not None and t.name == tt.TIMESTAMP_TZ else None for t in outputs
+        )
+        for column, zone in zip(outputs, zones, strict=True):
+            if column is not None and column.name == tt.TIMESTAMP_TZ and zone is None:
+                raise QueryError(
+                    "a timestamp with time zone whose zone is not a constant is not reproduced "
+                    "locally: Athena would show each value in its own zone"
+                )
+            if column is not None and column.name != tt.TIMESTAMP_TZ and _holds_zoned(column):
+                raise QueryError(
+                    f"a result of type {column} is not reproduced locally: Athena would show "
+                    "each timestamp with time zone inside it in its own zone"
+                )
+    return types, zones
+
+
+def _holds_zoned(found: tt.TType) -> bool:
+    """Whether an array, map or row type holds a timestamp with time zone (at any depth)."""
+    inner = [p for p in found.params if isinstance(p, tt.TType)]
+    inner += [t for _, t in found.fields] if found.name == tt.ROW else []
+    return any(t.name == tt.TIMESTAMP_TZ or _holds_zoned(t) for t in inner)
+
+
+def _prepare(statement: exp.Expr) -> None:
+    """What the statement needs before it is checked: names, indexes, try, inner orders."""
+    mark_subscripts(statement)
+    name_columns(statement)
+    for select in list(statement.find_all(exp.Select)):
+        # A subquery's ORDER BY without LIMIT orders nothing in Trino (a relation has no
+        # order): dropped, so DuckDB does not sort what the outer query sorts again.
+        limited = any(select.args.get(key) for key in ("limit", "offset", "fetch"))
+        if select is not statement and select.args.get("order") and not limited:
+            select.set("order", None)
+    for attempt in list(statement.find_all(exp.Try)):
+        # try(CAST(...)) is try_cast: DuckDB's TRY cannot hold the checks a cast from
+        # varchar becomes, and Trino's try() of a cast returns NULL exactly where try_cast does.
+        cast = attempt.this
+        if isinstance(cast, exp.Cast) and not isinstance(cast, exp.TryCast):
+            attempt.replace(exp.TryCast(this=cast.this, to=cast.to))
+
+
+def name_columns(statement: exp.Expr) -> None:
+    """Result columns named as Athena names them: ``_col1`` for an expression, lower case.
+
+    Trino names a selected expression without an alias ``_col`` + its
+    position (``SELECT user_id, count(*)`` gives ``user_id, _col1``) and folds
+    unquoted identifiers to lower case; DuckDB would name the column after
+    the expression's text (after the translation's rewrites) and keep the
+    case as written.
+    """
+    for alias in statement.find_all(exp.Alias):
+        # Every unquoted alias, so that SELECT * of a CTE gives Trino's names too.
+        name = alias.args.get("alias")
+        if isinstance(name, exp.Identifier) and not name.quoted:
+            name.set("this", name.name.lower())
+    query = statement
+    while isinstance(query, exp.SetOperation):
+        query = query.this
+    if not isinstance(query, exp.Select):
+        return
+    named = []
+    for index, projection in enumerate(query.expressions):
+        if isinstance(projection, exp.Column) and not isinstance(projection.this, exp.Star):
+            column = projection.this
+            folded = isinstance(column, exp.Identifier) and not column.quoted
+            if folded and column.name != column.name.lower():
+                projection = exp.alias_(projection, column.name.lower())
+        elif not isinstance(projection, (exp.Alias, exp.Star)):
+            projection = exp.alias_(projection, f"_col{index}")
+        named.append(projection)
+    query.set("expressions", named)
 
 
 def _apply_fixes(statement: exp.Expr, types: _Types, fixes: tuple[Fix, ...]) -> exp.Expr:
@@ -272,6 +365,9 @@ def _apply_fixes(statement: exp.Expr, types: _Types, fixes: tuple[Fix, ...]) -> 
         current = node
         for fix in fixes:
             current = fix(current, types)
+            if current is not node and _ID not in current.meta and _ID in node.meta:
+                # The replacement computes the same value: later fixes may ask its type.
+                current.meta[_ID] = node.meta[_ID]
         if current is node:
             continue
         if parent is None or arg_key is None:

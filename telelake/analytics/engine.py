@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -33,7 +34,16 @@ import duckdb
 import pyarrow as pa
 from pyarrow import fs
 
-from telelake.analytics.dialect import DUCKDB, SESSION_SETTINGS, Schema, check_dialect, to_duckdb
+from telelake.analytics.dialect import (
+    DUCKDB,
+    FIXES,
+    SESSION_MACROS,
+    SESSION_SETTINGS,
+    Schema,
+    check_dialect,
+    translate,
+)
+from telelake.analytics.trino_zoned import zone_info
 from telelake.errors import QueryError, StorageError
 from telelake.lake.manifest import recorded_zone
 from telelake.lake.storage import Store, open_store
@@ -125,6 +135,12 @@ def _first_line(exc: BaseException) -> str:
     return lines[0].strip() if lines else type(exc).__name__
 
 
+def _literal_glob(path: str) -> str:
+    """``path`` as a DuckDB glob matching only itself: a lake named ``lake[1]``
+    or ``lake*`` must never read its siblings (``[c]`` matches just ``c``)."""
+    return re.sub(r"([\[*?])", r"[\1]", path)
+
+
 def _files_view(glob: str, union_by_name: bool) -> str:
     return (
         f"SELECT * FROM read_parquet({_quote_string(glob)}, hive_partitioning = true, "
@@ -142,12 +158,50 @@ def _empty_view(arrow_schema: pa.Schema) -> str:
     return f"SELECT {', '.join(columns)} WHERE false"
 
 
+def _current_view(files_view: str, arrow_schema: pa.Schema) -> str:
+    """The table's current columns over files of any version.
+
+    ``UNION ALL BY NAME`` with the empty view adds, as NULL, a column no file
+    has yet (every partition predates it, until the next run rebuilds them);
+    the outer list keeps the current order and drops a column the contract no
+    longer has, as the S3 path and Athena's DDL do. Filters and projections
+    still reach the Parquet scan.
+    """
+    names = [_quote_identifier(field.name) for field in arrow_schema]
+    names.append(_quote_identifier(PARTITION_COLUMN))
+    return (
+        f"SELECT {', '.join(names)} FROM ({files_view} "
+        f"UNION ALL BY NAME {_empty_view(arrow_schema)})"
+    )
+
+
+def _in_zones(rows: list[tuple[Any, ...]], zones: tuple[str | None, ...]) -> list[tuple[Any, ...]]:
+    """Rows with each Trino ``timestamp with time zone`` shown in its zone, as Athena does.
+
+    DuckDB returns the instant (in the session zone, UTC); the zone comes
+    from the translation (:class:`~telelake.analytics.dialect.Translation`).
+    """
+    targets = [zone_info(zone) if zone else None for zone in zones]
+
+    def convert(value: Any, target: tzinfo | None) -> Any:
+        if target is None or not isinstance(value, datetime):
+            return value
+        if value.tzinfo is None:
+            # An instant DuckDB returned without its zone is in the session zone, UTC:
+            # never let the machine's zone in (datetime.astimezone would use it).
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(target)
+
+    return [tuple(convert(v, t) for v, t in zip(row, targets, strict=False)) for row in rows]
+
+
 class Engine:
     """A DuckDB session over the enriched layer at ``enriched_url``.
 
     ``union_by_name`` lets partitions written by different versions of the
     ETL (a column added later) be read together, at the price of reading
-    every file's footer when a query starts.
+    every file's footer when a query starts. Either way every view has the
+    table's current columns: one no file has yet reads as NULL.
     """
 
     def __init__(self, enriched_url: str, *, union_by_name: bool = True) -> None:
@@ -165,6 +219,8 @@ class Engine:
             self._con.execute("SET enable_progress_bar = false")
             for name, value in SESSION_SETTINGS.items():
                 self._con.execute(f"SET {name} = {_quote_string(value)}")
+            for macro in SESSION_MACROS:
+                self._con.execute(macro)
             self._views(union_by_name)
         except (duckdb.Error, OSError) as exc:
             # OSError: pyarrow's S3 errors (unreachable endpoint, access denied)
@@ -185,8 +241,10 @@ class Engine:
             if local:
                 folder = Path(root) / table
                 if next(folder.glob(_PARTITION_GLOB), None) is not None:
-                    glob = f"{folder}/{_PARTITION_GLOB}"
-                    self._con.execute(f"CREATE VIEW {name} AS {_files_view(glob, union_by_name)}")
+                    glob = f"{_literal_glob(str(folder))}/{_PARTITION_GLOB}"
+                    scan = _files_view(glob, union_by_name)
+                    view = _current_view(scan, arrow_schema(table))
+                    self._con.execute(f"CREATE VIEW {name} AS {view}")
                     continue
             elif files := table_files(self.store, table):
                 # Every file is read with the table's current schema: a column
@@ -207,7 +265,11 @@ class Engine:
     def query(self, sql: str, dialect: str = DUCKDB) -> Result:
         """Run ``sql`` written in ``dialect``; DuckDB's complaints become :class:`QueryError`."""
         name = check_dialect(dialect)
-        duck_sql = to_duckdb(sql, name, self.schema() if name != DUCKDB else None)
+        zones: tuple[str | None, ...] = ()
+        duck_sql = sql
+        if name != DUCKDB:
+            translation = translate(sql, DUCKDB, FIXES, self.schema())
+            duck_sql, zones = translation.sql, translation.zones
         try:
             cursor = self._con.execute(duck_sql)
             if cursor is None or cursor.description is None:
@@ -215,7 +277,10 @@ class Engine:
             columns = [str(column[0]) for column in cursor.description]
             rows = [tuple(row) for row in cursor.fetchall()]
         except duckdb.Error as exc:
-            raise QueryError(_first_line(exc)) from exc
+            # Trino's runtime errors raised by the translation come as DuckDB "Invalid Input".
+            raise QueryError(_first_line(exc).removeprefix("Invalid Input Error: ")) from exc
+        if any(zones):
+            rows = _in_zones(rows, zones)
         return Result(columns=columns, rows=rows)
 
     def schema(self) -> Schema:

@@ -19,6 +19,7 @@ only builds SQL and takes an existing session.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlglot import exp
 
 from telelake.analytics.dialect import fix_cast_double_to_integer, fix_integer_division, translate
 from telelake.analytics.trino_rewrite import OperandTypes
-from telelake.lake.tables import MESSAGES, TABLES
+from telelake.lake.tables import MESSAGES, PARTITION_COLUMN, TABLES
 
 SPARK = "spark"
 
@@ -74,24 +75,52 @@ SPARK_FIXES = (fix_spark_fields, fix_cast_double_to_integer, fix_integer_divisio
 
 def to_spark(sql: str) -> str:
     """Spark SQL computing what the Athena ``sql`` computes (in a :data:`SPARK_CONF` session)."""
-    return translate(sql, SPARK, SPARK_FIXES)
+    return translate(sql, SPARK, SPARK_FIXES).sql
+
+
+def spark_schema(table: str, spark_version: str = "3.4") -> str:
+    """The current columns of ``table`` and ``context_date``, as a Spark DDL schema.
+
+    Timestamps are ``timestamp_ntz`` (wall times without a zone, as the
+    files hold them) from Spark 3.4 on, which has the type; before, ``timestamp``.
+    """
+    major, minor = (int(part) for part in re.findall(r"\d+", spark_version)[:2])
+    wall_time = "timestamp_ntz" if (major, minor) >= (3, 4) else "timestamp"
+    columns = [
+        f"`{name}` {wall_time if kind == 'timestamp' else kind}"
+        for name, kind in TABLES[table].columns
+    ]
+    return ", ".join([*columns, f"`{PARTITION_COLUMN}` date"])
+
+
+def _literal_glob(path: str) -> str:
+    """``path`` as a Hadoop glob matching only itself (``\\`` escapes ``[]{}*?``):
+    a lake named ``lake[1]`` or ``lake*`` must never read its siblings."""
+    return re.sub(r"([\\\[\]{}*?])", r"\\\1", path)
 
 
 def register_lake(spark: Any, enriched: str | Path) -> list[str]:
-    """Register every enriched table that has files as a temporary view; return their names.
+    """Register every enriched table as a temporary view; return their names.
 
     Each table is read with its folder as ``basePath``, so Spark discovers
     ``context_date`` from the ``context_date=YYYY-MM-DD`` folders, as Athena's
-    partition projection does.
+    partition projection does, and with the table's current schema (see
+    :func:`spark_schema`), so partitions an older telelake wrote, without a
+    column added since, read it as NULL, as in Athena. In a local lake a
+    table without files yet (a table added since the last build) is an
+    empty view.
     """
     root = str(enriched).rstrip("/")
     local = "://" not in root
     found: list[str] = []
     for table in TABLES:
         base = f"{root}/{table}"
+        schema = spark_schema(table, str(spark.version))
         if local and not any(Path(base).glob("context_date=*/*.parquet")):
-            continue
-        frame = spark.read.option("basePath", base).parquet(f"{base}/context_date=*")
+            frame = spark.createDataFrame([], schema)
+        else:
+            reader = spark.read.schema(schema).option("basePath", base)
+            frame = reader.parquet(f"{_literal_glob(base)}/context_date=*")
         frame.createOrReplaceTempView(table)
         found.append(table)
     for alias, table in ALIASES.items():

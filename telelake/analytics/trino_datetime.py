@@ -13,7 +13,8 @@ import re
 
 from sqlglot import exp
 
-from telelake.analytics.trino_rewrite import OperandTypes, call, string_literal
+from telelake.analytics import trino_types as tt
+from telelake.analytics.trino_rewrite import OperandTypes, call, string_literal, template
 from telelake.errors import QueryError
 
 # Joda letter -> strftime by count (None: any count). Trino's format_datetime
@@ -76,7 +77,9 @@ def fix_joda_formats(node: exp.Expr, types: OperandTypes) -> exp.Expr:
         return exp.Anonymous(this="STRFTIME", expressions=[args[0], exp.Literal.string(fmt)])
     if isinstance(node, exp.ParseDatetime):
         fmt = joda_to_strftime(string_literal(node.args.get("format"), "parse_datetime"))
-        return exp.Anonymous(this="STRPTIME", expressions=[node.this, exp.Literal.string(fmt)])
+        parsed = exp.Anonymous(this="STRPTIME", expressions=[node.this, exp.Literal.string(fmt)])
+        # Trino returns a timestamp with time zone, in the session zone (UTC).
+        return exp.Cast(this=parsed, to=exp.DataType.build("TIMESTAMPTZ"))
     return node
 
 
@@ -123,11 +126,11 @@ def fix_date_arithmetic_type(node: exp.Expr, types: OperandTypes) -> exp.Expr:
     groups differently. Applied when the operand is known to be a DATE.
     """
     if isinstance(node, (exp.DateAdd, exp.TimestampTrunc, exp.DateTrunc)):
-        is_date = types.is_type(node, 0, exp.DType.DATE)
+        is_date = types.is_type(node, 0, tt.DATE)
         if is_date and _unit(node) in _DATE_UNITS:
             return exp.Cast(this=node, to=exp.DataType.build("DATE"))
     if isinstance(node, (exp.Add, exp.Sub)) and isinstance(node.expression, exp.Interval):
-        is_date = types.is_type(node, 0, exp.DType.DATE)
+        is_date = types.is_type(node, 0, tt.DATE)
         if is_date and _unit(node.expression) in _DATE_UNITS:
             return exp.Cast(this=exp.Paren(this=node), to=exp.DataType.build("DATE"))
     return node
@@ -148,4 +151,59 @@ def fix_date_diff(node: exp.Expr, types: OperandTypes) -> exp.Expr:
     return exp.Anonymous(
         this="DATE_SUB",
         expressions=[exp.Literal.string(unit), node.expression, node.this],
+    )
+
+
+# from_iso8601_timestamp: the calendar forms of Joda-Time's ISODateTimeFormat.dateTimeParser()
+# that DuckDB reads alike: yyyy-MM-dd[THH:mm[:ss[.fraction]][offset]], offset Z, ±HH, ±HHmm,
+# ±HH:mm within Trino's ±14:00. Week and ordinal dates, fractions of hours, commas: refused.
+_ISO_DATE = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_ISO_OFFSET = r"(Z|[+-]((0[0-9]|1[0-3])(:?[0-5][0-9])?|14(:?00)?))"
+ISO8601_TIMESTAMP = (
+    rf"{_ISO_DATE}(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?{_ISO_OFFSET}?)?"
+)
+
+
+def iso8601_zone(text: str) -> str:
+    """The zone of ``from_iso8601_timestamp(text)``: its offset, else the session's (UTC)."""
+    found = re.fullmatch(ISO8601_TIMESTAMP, text)
+    offset = re.search(_ISO_OFFSET + "$", text) if found and "T" in text else None
+    if offset is None or offset.group(0) == "Z":
+        return "UTC"
+    digits = offset.group(0).replace(":", "")
+    minutes = int(digits[1:3]) * 60 + int(digits[3:5] or 0)
+    if minutes == 0:
+        return "UTC"
+    return f"{digits[0]}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def fix_from_iso8601_timestamp(node: exp.Expr, types: OperandTypes) -> exp.Expr:
+    """``from_iso8601_timestamp(s)``: the instant ``s`` names, to the millisecond.
+
+    Trino (DateTimeFunctions.fromISO8601Timestamp): Joda's ISO parser with
+    the offset kept, the session zone (UTC on Athena) when there is none;
+    ``'2020-05-11'`` is midnight, ``'2020-05-11T11:15:05.055+01:00'`` is
+    10:15:05.055 UTC shown at ``+01:00``; digits past the millisecond are
+    dropped (not rounded). The instant is a DuckDB ``TIMESTAMPTZ``; the zone
+    is the checker's (a literal's offset; for a column, each row's own, so
+    what reads the wall clock of it is refused). A form outside
+    :data:`ISO8601_TIMESTAMP`, or a date that does not exist, fails with one line.
+    """
+    if not isinstance(node, exp.FromISO8601Timestamp):
+        return node
+    refusal = (
+        "ERROR('from_iso8601_timestamp of ' || tl_s || ' is not reproduced locally: Athena "
+        "would read it with Joda-Time''s ISO 8601 parser')"
+    )
+    text = (
+        "SUBSTR(tl_s, 1, 10) || ' ' || COALESCE(NULLIF(REGEXP_REPLACE(REGEXP_EXTRACT(tl_s, "
+        "'T([0-9:.]+)', 1), '([.][0-9]{3})[0-9]+', '\\1'), ''), '00:00') || CASE "
+        "WHEN REGEXP_EXTRACT(tl_s, 'T[0-9:.]+(.*)$', 1) IN ('', 'Z') THEN '+00:00' "
+        "ELSE REGEXP_EXTRACT(tl_s, 'T[0-9:.]+(.*)$', 1) END"
+    )
+    return template(
+        f"CASE WHEN tl_s IS NULL THEN NULL WHEN NOT REGEXP_FULL_MATCH(tl_s, "
+        f"'{ISO8601_TIMESTAMP}') OR TRY_CAST({text} AS TIMESTAMPTZ) IS NULL THEN {refusal} "
+        f"ELSE CAST({text} AS TIMESTAMPTZ) END",
+        s=node.this,
     )

@@ -5,8 +5,10 @@ operands (:class:`OperandTypes`, filled in by :mod:`telelake.analytics.dialect`)
 and returns the node to put in its place. Rewrites are written as small
 DuckDB templates whose ``tl_*`` placeholders are replaced by the call's own
 arguments (:func:`template`). The fixes themselves are in
-:mod:`telelake.analytics.trino_functions`, ``trino_datetime`` and
-``trino_strings``; this module is below all of them.
+:mod:`telelake.analytics.trino_functions` and the ``trino_*`` modules it
+lists; this module is below all of them. It also keeps what sqlglot's
+parsing would hide from them: the index of ``a[i]`` as Athena wrote it
+(:func:`mark_subscripts`).
 """
 
 from __future__ import annotations
@@ -17,28 +19,47 @@ from functools import lru_cache
 import sqlglot
 from sqlglot import exp
 
+from telelake.analytics.trino_types import TType
 from telelake.errors import QueryError
 
 
 class OperandTypes:
-    """Inferred types of the operands of each node, keyed by the node's tag."""
+    """Trino types of each node and of its operands, keyed by the node's tag.
+
+    Fixes run from the leaves up, so when a node's fix runs its operands may
+    already be rewritten (and untagged): operand types are therefore stored
+    with the node itself, by argument name, when the query is checked.
+    """
 
     TAG = "telelake_id"
 
     def __init__(self) -> None:
-        self.operands: dict[int, list[exp.DataType | None]] = {}
+        self.own: dict[int, TType | None] = {}
+        self.operands: dict[int, dict[str, TType | list[TType | None] | None]] = {}
 
-    def of(self, node: exp.Expr, index: int) -> exp.DataType | None:
+    def type(self, node: exp.Expr) -> TType | None:
+        """The Trino type of ``node`` itself (None if unknown or untagged)."""
         tag = node.meta.get(self.TAG)
-        found = self.operands.get(tag) if isinstance(tag, int) else None
-        return found[index] if found and index < len(found) else None
+        return self.own.get(tag) if isinstance(tag, int) else None
 
-    def is_type(self, node: exp.Expr, index: int, *dtypes: exp.DType) -> bool:
+    def arg(self, node: exp.Expr, key: str, index: int = 0) -> TType | None:
+        """The Trino type of ``node``'s argument ``key`` (the ``index``-th of a list)."""
+        tag = node.meta.get(self.TAG)
+        found = self.operands.get(tag, {}).get(key) if isinstance(tag, int) else None
+        if isinstance(found, list):
+            return found[index] if index < len(found) else None
+        return found
+
+    def of(self, node: exp.Expr, index: int) -> TType | None:
+        """Operand ``index``: 0 is ``this``, 1 ``expression`` (an unnamed call's arguments)."""
+        if isinstance(node, exp.Anonymous):
+            return self.arg(node, "expressions", index)
+        return self.arg(node, ("this", "expression")[index]) if index < 2 else None
+
+    def is_type(self, node: exp.Expr, index: int, *names: str) -> bool:
         found = self.of(node, index)
-        return found is not None and found.this in dtypes
+        return found is not None and found.name in names
 
-
-NAIVE_TIMESTAMPS = {exp.DType.TIMESTAMP, exp.DType.TIMESTAMPNTZ, exp.DType.DATETIME}
 
 Fix = Callable[[exp.Expr, OperandTypes], exp.Expr]
 
@@ -71,3 +92,35 @@ def string_literal(node: exp.Expr | None, function: str) -> str:
     if isinstance(node, exp.Literal) and node.is_string:
         return str(node.this)
     raise QueryError(f"{function}: the pattern must be a string literal to run on DuckDB")
+
+
+SUBSCRIPT = "telelake_subscript"
+"""Meta key of a ``Bracket``: its index as Trino reads it (see :func:`mark_subscripts`)."""
+
+
+def mark_subscripts(statement: exp.Expr) -> None:
+    """Record the Athena index of every ``a[i]``, before sqlglot's offset hides it.
+
+    sqlglot holds an integer literal subscript 0-based when it takes the base
+    for an array (its type unknown or ARRAY at parse time) and adds 1 back
+    when generating; a map's or row's subscript stays as written. The checker
+    and the subscript fixes need the index Trino sees, whatever the base.
+    """
+    for node in statement.find_all(exp.Bracket):
+        if node.args.get("offset") or len(node.expressions) != 1:
+            continue
+        index = node.expressions[0]
+        literal = index.this if isinstance(index, exp.Neg) else index
+        if not (isinstance(literal, exp.Literal) and literal.is_int):
+            node.meta[SUBSCRIPT] = index
+            continue
+        value = -int(literal.this) if isinstance(index, exp.Neg) else int(literal.this)
+        base = node.this.type
+        shifted = base is None or base.this in (exp.DType.UNKNOWN, exp.DType.ARRAY)
+        node.meta[SUBSCRIPT] = exp.Literal.number(value + 1 if shifted else value)
+
+
+def subscript(node: exp.Bracket) -> exp.Expr:
+    """The index of ``node`` as Athena wrote it (element_at's as it is)."""
+    found = node.meta.get(SUBSCRIPT)
+    return found.copy() if isinstance(found, exp.Expr) else node.expressions[0]

@@ -1,9 +1,11 @@
-"""Trino's string and regular expression functions on DuckDB: substr, split_part, regexps.
+"""Trino's string and regular expression functions on DuckDB: substr, split, regexps.
 
 Trino's ``substr`` and ``split_part`` return ``''`` or NULL where DuckDB
-returns something else, ``regexp_extract`` is NULL without a match, and
-``regexp_replace`` refers to groups as Java does (``$1``). Every fix here is
-listed in :data:`telelake.analytics.trino_functions.FUNCTION_FIXES`.
+returns something else, ``split`` refuses an empty delimiter and takes a
+limit, ``regexp_extract`` is NULL without a match, ``regexp_replace`` refers
+to groups as Java does (``$1``) and ``upper`` and ``reverse`` work code point by
+code point (URLs are :mod:`telelake.analytics.trino_urls`'). Every fix here
+is listed in :data:`telelake.analytics.trino_functions.FUNCTION_FIXES`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 
 from sqlglot import exp
 
+from telelake.analytics import trino_types as tt
 from telelake.analytics.trino_rewrite import OperandTypes, template
 from telelake.errors import QueryError
 
@@ -49,6 +52,35 @@ def _positive_literal(node: exp.Expr) -> bool:
     return isinstance(node, exp.Literal) and node.is_int and int(node.this) > 0
 
 
+def fix_split(node: exp.Expr, types: OperandTypes) -> exp.Expr:
+    """``split(string, delimiter[, limit])``: Trino's checks and its limit.
+
+    Trino (StringFunctions.split, tested in TestStringFunctions): "The
+    delimiter may not be the empty string" (DuckDB splits into characters),
+    "Limit must be positive", and with a limit "the last element in the
+    array always contain everything left in the string":
+    ``split('a.b..', '.', 3)`` = ``['a', 'b', '.']``. DuckDB has no limit.
+    """
+    if not isinstance(node, exp.Split):
+        return node
+    limit = node.args.get("limit")
+    plain = exp.Split(this=node.this, expression=node.expression)
+    limited = "tl_parts"
+    if limit is not None:
+        limited = (
+            "CASE WHEN tl_n < 1 THEN ERROR('Limit must be positive') "
+            "WHEN LEN(tl_parts) <= tl_n THEN tl_parts ELSE LIST_APPEND(tl_parts[1:tl_n - 1], "
+            "ARRAY_TO_STRING(tl_parts[tl_n:], tl_d)) END"
+        )
+    return template(
+        "CASE WHEN tl_d = '' THEN ERROR('The delimiter may not be the empty string') "
+        f"ELSE {limited} END",
+        d=node.expression,
+        n=limit if limit is not None else exp.Null(),
+        parts=plain,
+    )
+
+
 def fix_split_part(node: exp.Expr, types: OperandTypes) -> exp.Expr:
     """``split_part`` returns NULL past the last field, as Trino documents.
 
@@ -70,6 +102,7 @@ def fix_regexp_extract(node: exp.Expr, types: OperandTypes) -> exp.Expr:
     """``regexp_extract`` without a match is NULL in Trino; DuckDB returns ``''``."""
     if not isinstance(node, exp.RegexpExtract):
         return node
+    _refuse_optional_group(node.expression, node.args.get("group"))
     plain = exp.RegexpExtract(
         this=node.this, expression=node.expression, group=node.args.get("group")
     )
@@ -79,6 +112,25 @@ def fix_regexp_extract(node: exp.Expr, types: OperandTypes) -> exp.Expr:
         p=node.expression,
         plain=plain,
     )
+
+
+def _refuse_optional_group(pattern: exp.Expr, group: exp.Expr | None) -> None:
+    """A capturing group that may not take part in a match is NULL in Trino, '' in DuckDB.
+
+    Trino's regexp_extract returns NULL for a group that did not participate
+    (``regexp_extract('ab', 'a(x)?b', 1)``); DuckDB returns ``''`` and cannot
+    tell the two apart. A group that is optional (followed by ``?``, ``*``,
+    ``{0,``) or in a pattern with alternatives is refused.
+    """
+    number = int(group.this) if isinstance(group, exp.Literal) and group.is_int else 0
+    if number == 0 or not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return
+    text = str(pattern.this)
+    if "|" in text or re.search(r"\)(\?|\*|\{0,)", text):
+        raise QueryError(
+            f"regexp_extract of group {number} of {text!r} is not reproduced locally: Athena "
+            "would return NULL where the group takes no part in the match"
+        )
 
 
 def java_replacement(text: str) -> str:
@@ -120,4 +172,25 @@ def fix_regexp_replace(node: exp.Expr, types: OperandTypes) -> exp.Expr:
     replacement = node.args.get("replacement")
     if isinstance(replacement, exp.Literal) and replacement.is_string:
         node.set("replacement", exp.Literal.string(java_replacement(str(replacement.this))))
+    return node
+
+
+def fix_unicode_case(node: exp.Expr, types: OperandTypes) -> exp.Expr:
+    """``upper``/``reverse`` work code point by code point in Trino.
+
+    Trino (airlift SliceUtf8): "Converts slice to upper case code point by
+    code point" with Java's ``Character.toUpperCase``, which leaves ``ß``
+    alone: ``upper('Straße')`` = ``STRAßE`` (DuckDB: ``STRAẞE``; every other
+    code point maps the same in both). ``reverse`` reverses code points
+    (``e`` + combining acute becomes the accent first); DuckDB reverses
+    grapheme clusters. ``lower`` maps the same in both.
+    """
+    if isinstance(node, exp.Upper):
+        return template(
+            "CASE WHEN CONTAINS(tl_s, 'ß') THEN ARRAY_TO_STRING(LIST_TRANSFORM("
+            "STRING_SPLIT(tl_s, 'ß'), LAMBDA tl_x: UPPER(tl_x)), 'ß') ELSE UPPER(tl_s) END",
+            s=node.this,
+        )
+    if isinstance(node, exp.Reverse) and types.is_type(node, 0, tt.VARCHAR, tt.CHAR):
+        return template("ARRAY_TO_STRING(LIST_REVERSE(STRING_SPLIT(tl_s, '')), '')", s=node.this)
     return node

@@ -76,23 +76,52 @@ def http_response(status: int, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def etl_request(event: Any) -> Selection:
-    """Read a schedule or backfill event.
+    """Read a schedule, backfill or continuation event.
 
     A plain EventBridge schedule (``"detail-type": "Scheduled Event"``) builds
-    the changed dates. A backfill names ``date``, or ``since``/``until``, or
-    ``all: true``, at the top level (a rule's constant input, a direct
-    ``aws lambda invoke``) or inside ``detail`` (a custom EventBridge event).
+    the changed and outdated dates. A backfill names ``date``, or
+    ``since``/``until``, or ``all: true``, or ``dates: [...]``, at the top level
+    (a rule's constant input, a direct ``aws lambda invoke``) or inside
+    ``detail`` (a custom EventBridge event). An SQS event (the ETL's own
+    continuation, see :mod:`telelake.aws.continuation`) carries the same
+    fields as JSON in each record's body.
     """
+    records = event.get("Records") if isinstance(event, Mapping) else None
+    if isinstance(records, list) and records:
+        return _merged([_selection(_sqs_body(record)) for record in records])
+    return _selection(event)
+
+
+def _sqs_body(record: Any) -> Any:
+    if not isinstance(record, Mapping) or record.get("eventSource") != "aws:sqs":
+        raise UsageError("an ETL event with Records must come from SQS (eventSource aws:sqs)")
+    try:
+        return orjson.loads(str(record.get("body") or "{}"))
+    except orjson.JSONDecodeError:
+        raise UsageError(f"SQS message {record.get('messageId')} is not JSON") from None
+
+
+def _merged(selections: list[Selection]) -> Selection:
+    """One selection for a batch of messages: the default run covers any dates."""
+    if len(selections) == 1:
+        return selections[0]
+    if any(s == Selection() for s in selections):
+        return Selection()
+    if all(s.dates is not None for s in selections):
+        return Selection(dates=tuple(sorted({d for s in selections for d in s.dates or ()})))
+    raise UsageError("an SQS batch may hold one backfill range at a time (use batch size 1)")
+
+
+def _selection(event: Any) -> Selection:
     if not isinstance(event, Mapping):
         return Selection()
     fields: dict[str, Any] = {}
     detail = event.get("detail")
     if isinstance(detail, Mapping):
         fields.update(detail)
-    fields.update({k: v for k, v in event.items() if k in ("date", "since", "until", "all")})
+    fields.update({k: v for k, v in event.items() if k in _FIELDS})
 
-    def day(name: str) -> date | None:
-        value = fields.get(name)
+    def day(value: Any, name: str) -> date | None:
         if value is None or value == "":
             return None
         if not isinstance(value, str):
@@ -102,4 +131,27 @@ def etl_request(event: Any) -> Selection:
     everything = fields.get("all", False)
     if not isinstance(everything, bool):
         raise UsageError(f"all in the event must be true or false, got {everything!r}")
-    return Selection(day("date"), day("since"), day("until"), everything)
+    dates = fields.get("dates")
+    if dates is not None and not isinstance(dates, list):
+        raise UsageError(f"dates in the event must be a list of YYYY-MM-DD strings, got {dates!r}")
+    return Selection(
+        day(fields.get("date"), "date"),
+        day(fields.get("since"), "since"),
+        day(fields.get("until"), "until"),
+        everything,
+        None if dates is None else tuple(d for d in (day(v, "dates") for v in dates) if d),
+    )
+
+
+_FIELDS = ("date", "since", "until", "all", "dates")
+
+
+def continuation_body(selection: Selection, left: list[date]) -> str:
+    """The event that makes the next invocation build what this one ``left``.
+
+    A default run needs none: the dates it left are still marked changed or
+    outdated, and the next default run plans them (and anything newer) again.
+    """
+    if selection == Selection():
+        return "{}"
+    return orjson.dumps({"dates": [day.isoformat() for day in left]}).decode()

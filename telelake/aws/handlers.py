@@ -2,9 +2,10 @@
 
 ``ingest_handler`` reads an API Gateway / Function URL event and ends in the
 same :meth:`Receiver.answer` as ``telelake serve``, so both answer every
-request alike (DESIGN §3). ``etl_handler`` reads a schedule or backfill event
-and ends in the same ETL driver as ``telelake etl``, with the invocation's
-remaining time as its budget.
+request alike (DESIGN §3). ``etl_handler`` reads a schedule, backfill or
+continuation event and ends in the same ETL driver as ``telelake etl``, with
+the invocation's remaining time as its budget; what it leaves, it queues for
+its next invocation (:mod:`telelake.aws.continuation`).
 
 Settings come from the environment (:func:`telelake.config.load_settings`);
 secrets named by ``*_PARAM`` variables are read from SSM at cold start
@@ -12,22 +13,28 @@ secrets named by ``*_PARAM`` variables are read from SSM at cold start
 S3 client) lives in module globals, so warm invocations reuse it.
 
 The ingest path imports no pyarrow and no DuckDB: the ETL modules are
-imported inside :func:`etl_handler` only (``tests/aws`` checks this).
+imported inside :func:`etl_handler` only (``tests/aws`` checks this). With
+replies on, ingest hands commands to the responder's queue after deciding
+its answer (``telelake/aws/responder.py``, whose handler is the third function).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from telelake.aws.events import etl_request, http_request, http_response
+from telelake.aws.events import continuation_body, etl_request, http_request, http_response
 from telelake.aws.parameters import resolve
 from telelake.config import Settings, load_settings
 from telelake.errors import BadUpdateError, TelelakeError
 from telelake.ingest.core import Ingestor
 from telelake.ingest.receiver import SECRET_HEADER, Receiver
 from telelake.redaction import install_log_redaction
+
+if TYPE_CHECKING:
+    from telelake.etl.plan import Selection
+    from telelake.etl.runner import EtlSummary
 
 log = logging.getLogger("telelake.aws")
 
@@ -85,25 +92,45 @@ def ingest_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
         log.error("not acknowledged, configuration is broken: %s", exc)
         return http_response(500, {"ok": False, "error": "server misconfigured"})
     answer = receiver.answer_now(request.headers.get(SECRET_HEADER), request.body)
+    current = settings()
+    if answer.status == 200 and current.replies and current.responder_queue_url:
+        # Stored and decided first; the responder function answers from its queue.
+        from telelake.aws.responder import hand_over
+
+        hand_over(current.responder_queue_url, request.body, str(answer.payload["outcome"]))
     return http_response(answer.status, answer.payload)
 
 
 def etl_handler(event: Any, context: Any = None) -> dict[str, Any]:
-    """Build the changed partitions (a schedule) or a date / range / all (a backfill).
+    """Build the changed and outdated partitions (a schedule), a date / range / all (a
+    backfill), or what the last invocation left (a continuation from the queue).
 
-    Stops starting dates when the invocation's time runs short; the answer
-    lists what it left. Dates left from a default run stay marked as
-    changed, so the next schedule builds them. A failure raises, so the
-    invocation fails and EventBridge retries.
+    Stops starting dates when the invocation's time runs short and queues its
+    own continuation, so a long rebuild finishes with nobody watching. A
+    failure raises, so the invocation fails and is retried.
     """
     # Imported here, not at module level: the ingest path must not load pyarrow.
     from telelake.etl.layers import Layers
+    from telelake.etl.plan import Selection
     from telelake.etl.runner import run
 
+    current = settings()
     selection = etl_request(event)
+    if selection == Selection():
+        # The daily run: today's member counts first, so today's build has them.
+        from telelake.ingest.snapshots import snapshot_lake
+
+        snapshot_lake(current)
     # One process: Lambda has no /dev/shm, which a process pool needs.
-    summary = run(Layers.open(settings()), selection, time_left=_time_left(context), workers=1)
+    summary = run(
+        Layers.open(current),
+        selection,
+        time_left=_time_left(context),
+        workers=1,
+        compact_after=current.compact_after,
+    )
     log.info("%s", summary.describe())
+    continued = bool(summary.left) and _continue(current, selection, summary)
     rows: dict[str, int] = {}
     for partition in summary.partitions:
         for table, count in partition.rows.items():
@@ -111,11 +138,39 @@ def etl_handler(event: Any, context: Any = None) -> dict[str, Any]:
     return {
         "built": [p.day.isoformat() for p in summary.partitions],
         "left": [day.isoformat() for day in summary.left],
+        "continued": continued,
+        "compacted": summary.compacted,
         "rows": rows,
         "raw_objects": summary.raw_objects,
         "duplicates": summary.duplicates,
         "rejected": summary.rejected,
     }
+
+
+def _continue(current: Settings, selection: Selection, summary: EtlSummary) -> bool:
+    """Queue the next invocation for the dates left; ``False`` when it would not help."""
+    first = summary.left[0].isoformat()
+    if not summary.partitions:
+        # Not one date fitted: another invocation of the same size would not either.
+        log.error(
+            "no date could be built in this invocation (first left: %s): raise the ETL "
+            "function's Timeout or MemorySize; the dates stay marked for the next run",
+            first,
+        )
+        return False
+    if not current.etl_queue_url:
+        log.warning(
+            "%d date(s) left and no continuation queue (TELELAKE_ETL_QUEUE_URL): "
+            "the next scheduled run goes on from %s",
+            len(summary.left),
+            first,
+        )
+        return False
+    from telelake.aws.continuation import post
+
+    post(current.etl_queue_url, continuation_body(selection, summary.left))
+    log.info("queued the next invocation for %d date(s) left", len(summary.left))
+    return True
 
 
 def _time_left(context: Any) -> Callable[[], float] | None:

@@ -3,7 +3,7 @@
 import typer
 
 # Each module registers its commands on ``app`` when imported.
-from telelake.cli import athena, bot, history, lake, report  # noqa: F401
+from telelake.cli import athena, bot, compact, history, lake, report  # noqa: F401
 from telelake.cli.app import app, main
 
 # `telelake --help` lists commands in the order a new user meets them.
@@ -18,6 +18,7 @@ _ORDER = (
     "report",
     "athena-ddl",
     "forget",
+    "compact",
 )
 
 

@@ -5,7 +5,8 @@ Command modules beside this one (``lake``, ``report``, ``bot``, ``athena``,
 imports them all. Nothing here knows how updates are stored or tables built;
 each command resolves :class:`Settings` (flag > environment > telelake.toml >
 default) and calls one core function. Errors become one line on stderr and an
-exit code (0 ok, 1 failure, 2 usage); a traceback only with ``telelake --debug``.
+exit code (0 ok, 1 failure, 2 usage; no other code, even when interrupted); a traceback
+only with ``telelake --debug``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rich.console import Console
 
 from telelake import __version__
 from telelake.config import Settings, load_settings
-from telelake.errors import TelelakeError, UsageError
+from telelake.errors import ConfigError, TelelakeError, UsageError
 from telelake.redaction import install_log_redaction, redact
 
 app = typer.Typer(
@@ -54,8 +55,14 @@ ChatIds = Annotated[
 ]
 Secret = Annotated[
     str | None,
-    typer.Option("--secret", help="Webhook secret token (X-Telegram-Bot-Api-Secret-Token)."),
+    typer.Option(
+        "--secret",
+        help="Webhook secret token (X-Telegram-Bot-Api-Secret-Token): 1-256 characters of "
+        "A-Z a-z 0-9 _ -. Prefer TELELAKE_WEBHOOK_SECRET or `secret` in telelake.toml: "
+        "a flag shows in the process list.",
+    ),
 ]
+Port = Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on (1-65535).")]
 ConfigFile = Annotated[
     Path | None,
     typer.Option("--config", help="Settings file (default ./telelake.toml if present)."),
@@ -66,7 +73,32 @@ stderr = Console(stderr=True)
 
 
 def resolve_settings(config: Path | None = None, **given: Any) -> Settings:
-    return load_settings(overrides=given, config_file=config)
+    settings = load_settings(overrides=given, config_file=config)
+    if given.get("secret"):
+        log.warning(
+            "--secret is visible to every user of this machine in the process list; "
+            "prefer TELELAKE_WEBHOOK_SECRET or `secret` in telelake.toml"
+        )
+    return settings
+
+
+def require_layer(url: str, what: str) -> None:
+    """A clear error when the folder layer ``url`` does not exist (a mistyped
+    ``--lake`` must not read as an empty lake); ``s3://`` layers are not checked."""
+    if url.startswith("s3://"):
+        return
+    folder = Path(url.removeprefix("file://")).expanduser()
+    if not folder.is_dir():
+        state = "is not a folder" if folder.exists() else "does not exist"
+        hint = (
+            "a lake starts with `telelake serve`, `poll`, `run`, `import` or `demo`"
+            if what == "raw"
+            else "`telelake etl` builds it from the raw layer"
+        )
+        raise ConfigError(
+            f"no {what} layer at {folder}: the folder {state} (check --lake or "
+            f"TELELAKE_LAKE; {hint})"
+        )
 
 
 def _print_version(value: bool) -> None:
@@ -113,8 +145,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2 if isinstance(exc, UsageError) else 1)
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        # Exit codes are 0, 1 and 2 only (DESIGN §7): an interrupted command failed.
+        sys.stderr.write("error: interrupted\n")
+        sys.exit(1)
+    except SystemExit as exc:
+        # A library that exits by itself (uvicorn does on a failed start) must
+        # not invent exit codes either.
+        if exc.code in (None, 0, 1, 2):
+            raise
+        sys.stderr.write(f"error: stopped with status {exc.code}\n")
+        sys.exit(1)
     except Exception as exc:
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             # Click's usage errors (unknown option, missing argument, ...).

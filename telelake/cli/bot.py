@@ -1,4 +1,5 @@
-"""Commands of a real bot: ``bot me|webhook-set|webhook-info|webhook-delete``, ``poll``, ``run``.
+"""Commands of a real bot: ``bot me|webhook-set|webhook-info|webhook-delete|commands-set``,
+``poll``, ``run``.
 
 Thin adapters over :mod:`telelake.telegram.botapi` and :mod:`telelake.service`.
 The token comes only from ``TELEGRAM_BOT_TOKEN`` (or ``token`` in
@@ -21,6 +22,7 @@ from telelake.cli.app import (
     ConfigFile,
     Enriched,
     Lake,
+    Port,
     Raw,
     Secret,
     Timezone,
@@ -115,6 +117,8 @@ def me(config: ConfigFile = None) -> None:
     settings = resolve_settings(config)
     with bot_api(settings) as api:
         info = api.get_me()
+    # What the API answers is printed: a token it echoes must not be.
+    info = {key: redact(value) if isinstance(value, str) else value for key, value in info.items()}
     typer.echo(f"bot: @{info.get('username', '?')} ({info.get('first_name', '')})")
     typer.echo(f"id: {info.get('id', '?')}")
     typer.echo(f"can join groups: {info.get('can_join_groups', '?')}")
@@ -189,7 +193,7 @@ def webhook_info(config: ConfigFile = None) -> None:
     settings = resolve_settings(config)
     with bot_api(settings) as api:
         info = api.get_webhook_info()
-    url = info.get("url") or ""
+    url = redact(str(info.get("url") or ""))
     typer.echo(f"url: {url or '(none: the bot can be polled)'}")
     typer.echo(f"pending updates: {info.get('pending_update_count', 0)}")
     if info.get("allowed_updates"):
@@ -218,6 +222,26 @@ def webhook_delete(
     with bot_api(settings) as api:
         api.delete_webhook(drop_pending_updates=drop_pending)
     typer.echo("webhook deleted" + (" and pending updates dropped" if drop_pending else ""))
+
+
+@bot.command("commands-set")
+def commands_set(config: ConfigFile = None) -> None:
+    """Register the bot's chat commands (setMyCommands): the menu people see after "/".
+
+    Three lists: everyone in a group (/stats, /top, /me, /words, /help), group
+    administrators (also /digest, /alerts), private chats (/me, /help, and
+    /forgetme when TELELAKE_FORGETME allows it). `telelake run --replies`
+    registers them at every start too.
+
+    Example: telelake bot commands-set
+    """
+    from telelake.responder.menu import register
+
+    settings = resolve_settings(config)
+    with bot_api(settings) as api:
+        done = register(api, settings.forgetme)
+    for item in done:
+        typer.echo(f"{item['scope']}: " + " ".join(f"/{name}" for name in item["commands"]))
 
 
 PollTimeout = Annotated[
@@ -264,7 +288,7 @@ def run_bot(
         typer.Option(help="Use a webhook at this public URL instead of polling."),
     ] = None,
     host: Annotated[str, typer.Option(help="Webhook mode: interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Webhook mode: TCP port.")] = 8080,
+    port: Port = 8080,
     path: Annotated[
         str | None, typer.Option(help="Webhook mode: local path (default: the URL's path).")
     ] = None,
@@ -284,14 +308,23 @@ def run_bot(
     timezone: Timezone = None,
     chat_id: ChatIds = None,
     secret: Secret = None,
+    replies: Annotated[
+        bool | None,
+        typer.Option(
+            "--replies/--no-replies",
+            help="Answer commands in chats, post digests and alerts (default: off; "
+            "TELELAKE_REPLIES).",
+        ),
+    ] = None,
     config: ConfigFile = None,
 ) -> None:
     """The main job with a real bot: collect updates and build partitions daily.
 
     Long polling by default (no public URL needed), or a webhook with
     --webhook-url (calls setWebhook with a secret at start). Builds changed
-    partitions at start and every day at --etl-at local time. Stops gracefully
-    on Ctrl+C / SIGTERM.
+    partitions at start and every day at --etl-at local time. With --replies the
+    bot also answers /stats, /top, /me, /words and /help in chats and posts the
+    digests and alerts administrators ask for. Stops gracefully on Ctrl+C / SIGTERM.
 
     Example: TELEGRAM_BOT_TOKEN=123:AA... telelake run --lake ./lake --timezone Europe/Berlin
     """
@@ -310,14 +343,19 @@ def run_bot(
         chat_ids=chat_id,
         secret=secret,
         etl_at=etl_at,
+        replies=replies,
     )
     parse_hhmm(settings.etl_at)  # fail now, not at the first daily run
+    if settings.replies:
+        from telelake.responder.core import parse_digest_at
+
+        parse_digest_at(settings.digest_at)
     kinds = allowed_updates(allowed, with_members, with_reactions)
     _check_timeout(poll_timeout)
     with bot_api(settings) as api:
         if webhook_url is None:
             serve_polling(settings, api, allowed_updates=kinds, timeout=poll_timeout,
-                          etl_at_start=not no_etl_at_start)  # fmt: skip
+                          etl_at_start=not no_etl_at_start, replies=True)  # fmt: skip
             return
         if not webhook_url.startswith(("https://", "http://")):
             raise UsageError("--webhook-url must be a public https:// URL")
@@ -335,4 +373,5 @@ def run_bot(
             etl_at_start=not no_etl_at_start,
             # Pages served beside the webhook (the password-protected /report).
             extra_routes=report_routes(settings),
+            replies=True,
         )

@@ -82,6 +82,10 @@ def import_export(
         chat_ids=chat_id,
         pseudonymize=pseudonymize,
     )
+    if file.is_dir():
+        inside = file / "result.json"
+        hint = f": import {inside}" if inside.is_file() else " (give the result.json inside it)"
+        raise UsageError(f"{file} is a folder, not an export file{hint}")
     # Opened first: a missing pseudonym key fails before anything is imported.
     layers = None if no_etl else Layers.open(settings)
     store = open_store(settings.raw_url)

@@ -14,10 +14,12 @@ from telelake.cli.app import (
     ConfigFile,
     Enriched,
     Lake,
+    Port,
     Raw,
     Secret,
     Timezone,
     app,
+    require_layer,
     resolve_settings,
     stderr,
 )
@@ -29,7 +31,7 @@ log = logging.getLogger("telelake")
 @app.command(rich_help_panel="Collect")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    port: Port = 8080,
     path: Annotated[str, typer.Option(help="URL path Telegram posts to.")] = "/webhook",
     lake: Lake = None,
     raw: Raw = None,
@@ -71,6 +73,14 @@ def etl(
     everything: Annotated[
         bool, typer.Option("--all", help="Rebuild every partition of the lake.")
     ] = False,
+    status: Annotated[
+        bool,
+        typer.Option(
+            "--status",
+            help="Build nothing: say how many partitions are changed or outdated, per table, "
+            "and which dates a default run builds.",
+        ),
+    ] = False,
     pseudonymize: Annotated[
         bool | None,
         typer.Option(
@@ -87,12 +97,15 @@ def etl(
 ) -> None:
     """Compact raw updates into typed, date-partitioned Parquet tables.
 
-    By default builds every date whose raw data changed since its last build.
-    Idempotent: run it as often as you like.
+    By default builds every date whose raw data changed since its last build, and
+    every date an older telelake built (outdated table versions), oldest first.
+    Idempotent: run it as often as you like. --status only reports.
 
     Example: telelake etl --lake ./lake --since 2026-11-01 --until 2026-11-07
+
+    Example: telelake etl --status --lake ./lake
     """
-    from telelake.console import build_with_progress, print_etl_summary
+    from telelake.console import build_with_progress, print_etl_status, print_etl_summary
     from telelake.etl.layers import Layers
     from telelake.etl.plan import Selection
     from telelake.lake.layout import parse_date
@@ -111,10 +124,23 @@ def etl(
         until=parse_date(until) if until else None,
         everything=everything,
     )
+    if status:
+        if selection != Selection():
+            raise UsageError(
+                "--status reports on the whole lake: drop --date, --since/--until, --all"
+            )
+        require_layer(settings.raw_url, "raw")
+        from telelake.etl.status import etl_status
+        from telelake.lake.storage import open_store
+
+        raw_store, enriched_store = open_store(settings.raw_url), open_store(settings.enriched_url)
+        print_etl_status(etl_status(raw_store, enriched_store), settings.enriched_url)
+        return
+    require_layer(settings.raw_url, "raw")
     summary = build_with_progress(Layers.open(settings), selection)
     if not summary.partitions and not summary.left:
         stderr.print(
-            "nothing to build: no partition changed since its last build "
+            "nothing to build: no partition changed or outdated since its last build "
             "(use --all to rebuild everything)"
         )
         return
@@ -146,6 +172,7 @@ def query(
     from telelake.analytics.output import write_result
 
     settings = resolve_settings(config, lake=lake, enriched=enriched)
+    require_layer(settings.enriched_url, "enriched")
     text = sys.stdin.read() if sql == "-" else sql
     if not text.strip():
         raise UsageError("empty SQL")

@@ -27,6 +27,8 @@ from telelake.console import build_with_progress, print_etl_summary, progress_ba
 from telelake.demo.simulator import Traffic, simulate
 from telelake.errors import StorageError, TelelakeError, UsageError
 from telelake.etl.layers import Layers
+from telelake.ingest.snapshots import store_snapshot
+from telelake.lake.storage import open_store
 from telelake.lake.tables import MESSAGES
 
 DEMO_MARKER = ".telelake-demo"
@@ -167,6 +169,11 @@ def run_demo(settings: Settings, *, days: int, users: int, per_day: int, seed: i
     if failed:
         raise StorageError(f"{failed} updates were not acknowledged by the webhook")
 
+    # What `telelake run` asks Telegram once a day (getChatMemberCount), from the
+    # simulation's own membership, so the member-count charts have days to show.
+    raw = open_store(demo_settings.raw_url)
+    for chat, day, taken_at, members in traffic.member_counts:
+        store_snapshot(raw, chat, day, taken_at, members)
     summary = build_with_progress(Layers.open(demo_settings))
     print_etl_summary(summary, demo_settings.enriched_url)
     found = summary.total(MESSAGES)

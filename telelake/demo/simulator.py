@@ -54,6 +54,9 @@ class Traffic:
     edits: int  # distinct edited_message updates
     first_day: date  # local day of the earliest message send date
     last_day: date  # local day of the latest message send date
+    # (chat id, local day, taken at, members): what the daily getChatMemberCount
+    # snapshot of `telelake run` would have stored, taken at local noon.
+    member_counts: tuple[tuple[int, date, int, int], ...] = ()
 
 
 def simulate(
@@ -139,7 +142,19 @@ class _Sim(Messages, Membership):
             edits=sum(p.kind == "edited_message" for p in self.pending),
             first_day=min(local),
             last_day=max(local),
+            member_counts=self._member_counts(),
         )
+
+    def _member_counts(self) -> tuple[tuple[int, date, int, int], ...]:
+        counts = []
+        day = self.first
+        while day <= self.last:
+            noon = self._midnight(day) + 12 * 3600
+            for chat in (self.cast.main, self.cast.small):
+                members = sum(chat.is_member(user, noon) for user in chat.members)
+                counts.append((chat.id, day, noon, members))
+            day += timedelta(days=1)
+        return tuple(counts)
 
     def _redeliver(self, unique: list[bytes]) -> list[bytes]:
         # A re-delivery is the same bytes again a little later, as when

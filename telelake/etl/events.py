@@ -2,14 +2,17 @@
 
 Also the one row every kept update gets in ``telegram_updates`` (what arrived,
 of which kind, from which chat and person), whatever its kind. Pure: a row is
-a function of one parsed update; a payload that lacks what its table needs
-raises ``ValueError``, which the transform turns into a reject.
+a function of one parsed update; a payload that lacks what its table needs,
+or holds a time no engine can read, raises ``ValueError``, which the
+transform turns into a reject.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from telelake.etl.timestamps import checked_seconds
 from telelake.telegram.update import Update, as_bool, as_dict, as_int, as_str
 
 Row = dict[str, Any]
@@ -51,6 +54,10 @@ def _chat_id_or_raise(payload: dict[str, Any]) -> int:
     return chat_id
 
 
+def _date(payload: dict[str, Any]) -> int | None:
+    return checked_seconds(as_int(payload.get("date")), "date")
+
+
 def member_row(update: Update) -> Row:
     """The ``telegram_members`` row of a ``chat_member``/``my_chat_member`` update."""
     payload = as_dict(update.payload)
@@ -69,8 +76,11 @@ def member_row(update: Update) -> Row:
         "user_is_bot": as_bool(user.get("is_bot")),
         "old_status": as_str(old.get("status")),
         "new_status": as_str(new.get("status")),
-        "date": as_int(payload.get("date")),
+        "date": _date(payload),
         "invite_link_name": as_str(as_dict(payload.get("invite_link")).get("name")),
+        "invite_link_creator_user_id": as_int(
+            as_dict(as_dict(payload.get("invite_link")).get("creator")).get("id")
+        ),
         "via_join_request": payload.get("via_join_request") is True,
     }
 
@@ -84,7 +94,7 @@ def reaction_row(update: Update) -> Row:
         "message_id": as_int(payload.get("message_id")),
         "user_id": as_int(as_dict(payload.get("user")).get("id")),
         "actor_chat_id": as_int(as_dict(payload.get("actor_chat")).get("id")),
-        "date": as_int(payload.get("date")),
+        "date": _date(payload),
         "old_reactions": _reactions(payload.get("old_reaction")),
         "new_reactions": _reactions(payload.get("new_reaction")),
     }
@@ -94,17 +104,36 @@ def reaction_count_rows(update: Update) -> list[Row]:
     """``telegram_reaction_counts`` rows of a ``message_reaction_count`` update."""
     payload = as_dict(update.payload)
     chat_id = _chat_id_or_raise(payload)
+    date = _date(payload)
     rows = []
-    for item in payload.get("reactions") or []:
+    items = payload.get("reactions")
+    for item in items if type(items) is list else []:
         item = as_dict(item)
         rows.append(
             {
                 "update_id": update.update_id,
                 "chat_id": chat_id,
                 "message_id": as_int(payload.get("message_id")),
-                "date": as_int(payload.get("date")),
+                "date": date,
                 "reaction": _reaction(item.get("type")),
                 "total_count": as_int(item.get("total_count")),
             }
         )
     return rows
+
+
+def chat_stats_row(update: Update) -> Row:
+    """The ``telegram_chat_stats`` row of a member-count snapshot (telegram/snapshot.py)."""
+    payload = as_dict(update.payload)
+    taken = _date(payload)
+    count = as_int(payload.get("member_count"))
+    if taken is None or count is None:
+        raise ValueError("a member-count snapshot needs an integer date and member_count")
+    return {
+        "update_id": update.update_id,
+        "chat_id": _chat_id_or_raise(payload),
+        "date": taken,
+        # Stored as UTC wall time in milliseconds, as the other *_at columns.
+        "taken_at": datetime.fromtimestamp(taken, UTC).replace(tzinfo=None),
+        "member_count": count,
+    }

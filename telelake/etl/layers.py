@@ -48,6 +48,11 @@ class Layers:
         check_zone(raw, settings.timezone)
         return cls(raw, open_store(settings.enriched_url), settings.zone, pseudonyms)
 
+    @property
+    def remote(self) -> bool:
+        """Whether a layer is behind a network (S3): its dates wait on requests, not CPU."""
+        return any(store.url.startswith("s3://") for store in (self.raw, self.enriched))
+
     def prepare_enriched(self) -> None:
         """Record (or check) how the enriched layer is built, before a build writes to it."""
         check_pseudonyms(self.enriched, self.pseudonyms)

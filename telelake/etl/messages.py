@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 import orjson
 
+from telelake.etl.timestamps import SECONDS_RANGE, checked_seconds
 from telelake.telegram.export import is_imported
 from telelake.telegram.update import Update, as_bool, as_dict, as_int, as_str, id_of
 
@@ -62,8 +63,9 @@ ENVELOPE_FIELDS = frozenset(
     }
 )  # fmt: skip
 
-# 9999-12-31: later dates fit no engine's timestamp type.
-MAX_DATE = 253_402_300_799
+# The last send date a message may have (see etl/timestamps.py: later times fit
+# no engine's timestamp type in every zone).
+MAX_DATE = SECONDS_RANGE[1]
 
 EDITED_KINDS = frozenset({"edited_message", "edited_channel_post"})
 
@@ -114,8 +116,7 @@ def _identity_of(message: dict[str, Any]) -> tuple[int, int, int]:
         raise ValueError("message has no integer message_id")
     if date is None:
         raise ValueError("message has no integer date")
-    if not 0 <= date <= MAX_DATE:
-        raise ValueError(f"message date {date} is outside 1970..9999")
+    checked_seconds(date, "message date")
     return chat_id, message_id, date
 
 
@@ -252,8 +253,10 @@ def message_values(update_id: int, kind: str, message: dict[str, Any]) -> Messag
         found = {"hashtags": [], "mentions": [], "urls": []}
     if "forward_origin" in message or "forward_date" in message:
         origin, fwd_user, fwd_chat, fwd_date = _forward(message)
+        checked_seconds(fwd_date, "forward date")
     else:
         origin = fwd_user = fwd_chat = fwd_date = None
+    edit_date = checked_seconds(as_int(get("edit_date")), "edit_date")
     is_bot = sender.get("is_bot")
     return (
         message_id,
@@ -266,7 +269,7 @@ def message_values(update_id: int, kind: str, message: dict[str, Any]) -> Messag
         date,
         update_id,
         kind,
-        as_int(get("edit_date")),
+        edit_date,
         as_str(sender.get("last_name")),
         as_str(sender.get("username")),
         as_str(sender.get("language_code")),

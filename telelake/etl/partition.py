@@ -14,16 +14,21 @@ from __future__ import annotations
 import io
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from telelake.etl.chunked import Chunk, Part, build_day
 from telelake.etl.layers import Layers
-from telelake.etl.transform import collect, no_cyclic_gc, to_arrow
+from telelake.etl.text.weeks import mark_week
+from telelake.etl.workers import WorkerPool
 from telelake.lake.changes import finish_build, mark_dirty, start_build
-from telelake.lake.layout import RAW_PREFIX, partition_dir, table_key
+from telelake.lake.layout import table_key
+from telelake.lake.tables import TABLES
 
 log = logging.getLogger("telelake.etl")
 
@@ -41,6 +46,13 @@ class PartitionResult:
     seconds: float = 0.0
 
 
+@cache
+def _writers() -> ThreadPoolExecutor:
+    """Threads writing a date's table files, kept for the next date (starting
+    seven threads per date costs more than a small date's build)."""
+    return ThreadPoolExecutor(len(TABLES), thread_name_prefix="etl-write")
+
+
 def parquet_bytes(table: pa.Table) -> bytes:
     """One table as a Parquet file every engine reads (millisecond timestamps)."""
     sink = io.BytesIO()
@@ -55,12 +67,15 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def build_partition(layers: Layers, day: date) -> PartitionResult:
+def build_partition(
+    layers: Layers, day: date, helpers: WorkerPool[Chunk, Part] | None = None
+) -> PartitionResult:
     """Rebuild every table's partition of ``day`` from the raw objects of ``day``.
 
     With the layers' pseudonyms, user ids and names are replaced before
     anything is written (see etl/pseudonyms.py), so no file ever holds the
-    real ones.
+    real ones. ``helpers`` (worker processes) share the parsing of a big
+    date (etl/chunked.py); the result is the same bytes either way.
     """
     started = time.monotonic()
     raw, enriched = layers.raw, layers.enriched
@@ -69,33 +84,37 @@ def build_partition(layers: Layers, day: date) -> PartitionResult:
     # marker keeps the date changed if this process dies (see lake/changes.py).
     start_build(raw, day)
     try:
-        keys = [k for k in raw.list(partition_dir(RAW_PREFIX, day)) if k.endswith(".json")]
-        with no_cyclic_gc():
-            tables = collect(zip(keys, raw.read_many(keys), strict=True))
-            rejects, duplicates = tables.rejects, tables.duplicates
-            arrow = to_arrow(tables, layers.zone)
-            # Freed here, not later: the first collection after the collector
-            # resumes would otherwise scan every row object once more.
-            del tables
+        built = build_day(raw, day, layers.zone, helpers)
+        arrow, count = built.tables, built.objects
+        rejects, duplicates = built.rejects, built.duplicates
+        del built
         if layers.pseudonyms is not None:
             arrow = layers.pseudonyms.apply(arrow)
-        rows: dict[str, int] = {}
-        for name, table in arrow.items():
+        rows = {name: table.num_rows for name, table in arrow.items()}
+
+        def write(name: str, table: pa.Table) -> None:
             key = table_key(name, day)
             if table.num_rows:
                 enriched.replace(key, parquet_bytes(table))
             else:
                 enriched.delete(key)
-            rows[name] = table.num_rows
+
+        # All tables at once: on S3 each write is a request's latency, and
+        # encoding Parquet runs without the GIL. Each replace is atomic on its
+        # own; a failed one fails the build, which leaves the date changed.
+        list(_writers().map(write, arrow, arrow.values()))
+        # Its week's topics, built from every date of the week at the end of
+        # the run (etl/text/weeks.py), are now out of date.
+        mark_week(enriched, day)
     except BaseException:
         mark_dirty(raw, day)
         raise
-    finish_build(raw, day)
+    finish_build(raw, day, enriched=enriched)
     for reject in rejects:
         log.info("set aside %s: %s", reject["raw_key"], reject["reason"])
     return PartitionResult(
         day=day,
-        raw_objects=len(keys),
+        raw_objects=count,
         rows=rows,
         duplicates=duplicates,
         rejected=len(rejects),

@@ -1,10 +1,12 @@
-"""Which dates a build covers: the changed ones, one date, a range, everything, or a list.
+"""Which dates a build covers: changed or outdated ones, one date, a range, all, or a list.
 
-Dates to build by default come from the change markers ingest leaves
-(:mod:`telelake.lake.changes`), so the daily run never lists the whole lake
-(DESIGN §3.6). Nothing here reads an object's bytes or imports pyarrow: the
-Lambda adapters read a :class:`Selection` from their events without loading
-the ETL.
+Dates to build by default are the changed ones, from the markers ingest
+leaves (:mod:`telelake.lake.changes`, DESIGN §3.6), and the outdated ones,
+built by an older telelake, from the build records
+(:mod:`telelake.lake.versions`, §3.9). Either way the daily run reads a few
+listings, never the whole lake. Nothing here reads an object's bytes or
+imports pyarrow: the Lambda adapters read a :class:`Selection` from their
+events without loading the ETL.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from telelake.errors import UsageError
 from telelake.lake.changes import dirty_dates
 from telelake.lake.layout import RAW_PREFIX, date_of_key
 from telelake.lake.storage import Store
-from telelake.lake.tables import TABLES
+from telelake.lake.tables import TABLES, WEEKLY
+from telelake.lake.versions import outdated_dates
 
 
 @dataclass(frozen=True)
 class Selection:
-    """Which dates to build; nothing set means "every date that changed".
+    """Which dates to build; nothing set means "every date that changed or is outdated".
 
     ``dates`` names exact dates (what ``forget`` or ``import`` just changed);
     the others are the ``--date``, ``--since``/``--until`` and ``--all`` of
@@ -55,12 +58,18 @@ def existing_dates(raw: Store, enriched: Store) -> list[date]:
     """Every date with raw data or with an enriched partition (to remove stale ones)."""
     days = _partition_dates(raw, RAW_PREFIX)
     for table in TABLES:
-        days |= _partition_dates(enriched, table)
+        if table not in WEEKLY:  # a week's Monday is not a date to build (etl/text/weeks.py)
+            days |= _partition_dates(enriched, table)
     return sorted(days)
 
 
 def plan(raw: Store, enriched: Store, selection: Selection = CHANGED) -> list[date]:
-    """The dates ``selection`` names, oldest first."""
+    """The dates ``selection`` names, oldest first.
+
+    By default: the dates that changed since their last build, and those not
+    built with today's table versions (six listings on a lake that is up to
+    date: four of the change markers, the raw dates, the build records).
+    """
     if selection.dates is not None:
         return sorted(set(selection.dates))
     if selection.day is not None:
@@ -72,4 +81,4 @@ def plan(raw: Store, enriched: Store, selection: Selection = CHANGED) -> list[da
         return [d for d in known if low <= d <= high]
     if selection.everything:
         return existing_dates(raw, enriched)
-    return dirty_dates(raw)
+    return sorted(set(dirty_dates(raw)) | set(outdated_dates(raw, enriched)))

@@ -4,7 +4,8 @@ The conversion is pure (``telegram/export.py``); this module writes. It uses
 the same pieces as live ingest (``Ingestor.accept``): the deterministic
 :func:`raw_key` under :func:`context_date` in the lake's zone, create-only
 writes, a changed-date marker after the objects are durable. So importing
-the same file again finds every object already there and marks nothing; an
+the same file again finds every object already there (as an object, or
+packed into a segment by ``telelake compact``) and marks nothing; an
 export taken later that shows a message differently (a later edit) keeps the
 new version beside the old one, named by content, as ingest does with a
 reused ``update_id``. Only the dates that received an object are marked for
@@ -19,6 +20,7 @@ the rate. Messages are handled in batches, so memory stays bounded.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
@@ -35,14 +37,9 @@ from telelake.config import Settings
 from telelake.errors import UsageError
 from telelake.lake.changes import mark_dirty
 from telelake.lake.forget import DELETE, Person, erase, erased_among, erasure_records
-from telelake.lake.layout import (
-    RAW_PREFIX,
-    context_date,
-    partition_dir,
-    raw_conflict_key,
-    raw_key,
-)
+from telelake.lake.layout import context_date, raw_conflict_key, raw_key
 from telelake.lake.manifest import ensure_zone
+from telelake.lake.segments import read_day
 from telelake.lake.storage import Store
 from telelake.telegram.export import ExportChat
 from telelake.telegram.export_file import ChatHeader, converted, open_export
@@ -87,26 +84,44 @@ class ImportSummary:
         return sorted(self.per_date)
 
 
+OBJECT = "object"
+
+
 class _Listed:
     """Keys already in the raw partitions of the last few dates: one listing per
     date instead of a write attempt per message when an export is imported again
-    (exports are in date order, so a few dates suffice)."""
+    (exports are in date order, so a few dates suffice). Keys packed into a
+    segment (``telelake compact``) are known with the SHA-256 of their bytes:
+    there is no object to find or to compare with."""
 
     def __init__(self, raw: Store, keep: int = 8) -> None:
         self.raw = raw
         self.keep = keep
-        self.days: OrderedDict[date, set[str]] = OrderedDict()
+        self.days: OrderedDict[date, tuple[set[str], dict[str, bytes]]] = OrderedDict()
 
-    def __contains__(self, item: tuple[date, str]) -> bool:
-        day, key = item
-        keys = self.days.get(day)
-        if keys is None:
-            keys = self.days[day] = set(self.raw.list(partition_dir(RAW_PREFIX, day)))
+    def find(self, day: date, key: str) -> str | bytes | None:
+        """:data:`OBJECT` when an object has ``key``, the digest of the bytes a segment
+        holds under it, or ``None``."""
+        known = self.days.get(day)
+        if known is None:
+            part = read_day(self.raw, day, objects=False)
+            packed = {
+                k: hashlib.sha256(body).digest()
+                for lines in part.segments.values()
+                for k, body in lines
+            }
+            known = self.days[day] = ({k for k, _ in part.objects}, packed)
             if len(self.days) > self.keep:
                 self.days.popitem(last=False)
         else:
             self.days.move_to_end(day)
-        return key in keys
+        objects, packed = known
+        return OBJECT if key in objects else packed.get(key)
+
+
+def _create(raw: Store, key: str, body: bytes) -> Written:
+    """A different version of a message whose first version is packed in a segment."""
+    return "updated" if raw.create(key, body) else "already"
 
 
 def _write(raw: Store, key: str, body: bytes, update_id: int, day: date, listed: bool) -> Written:
@@ -193,7 +208,17 @@ def import_export(
                 day = context_date(update.event_time, zone, 0.0)
                 body = orjson.dumps(data)
                 key = raw_key(update_id, day)
-                listed = (day, key) in existing
+                found = existing.find(day, key)
+                if isinstance(found, bytes):
+                    # In a segment: the same bytes are already there; other bytes
+                    # are kept beside them, named by content, unless packed too.
+                    key = raw_conflict_key(update_id, day, body)
+                    if hashlib.sha256(body).digest() == found or existing.find(day, key):
+                        summary.count(day, "already")
+                    else:
+                        jobs.append((day, pool.submit(_create, raw, key, body)))
+                    continue
+                listed = found is not None
                 jobs.append((day, pool.submit(_write, raw, key, body, update_id, day, listed)))
             for day, job in jobs:
                 summary.count(day, job.result())

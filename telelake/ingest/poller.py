@@ -63,8 +63,12 @@ class Poller:
         limit: int = 100,
         report_every: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        after_store: Callable[[bytes, str], None] | None = None,
     ) -> None:
         self.api = api
+        # Told of each update once it is durable (bytes, outcome): the responder's
+        # hand-over, which must neither block nor raise.
+        self.after_store = after_store
         self.ingestor = ingestor
         self.allowed_updates = list(allowed_updates) if allowed_updates is not None else None
         self.timeout = timeout
@@ -106,8 +110,9 @@ class Poller:
                 log.error("getUpdates returned an update without an integer update_id; skipped")
                 self.stats.skipped += 1
                 continue
+            body = orjson.dumps(update)
             try:
-                receipt = self.ingestor.accept(orjson.dumps(update), received_at)
+                receipt = self.ingestor.accept(body, received_at)
             except BadUpdateError as exc:
                 # Valid for Telegram, refused by our limits (size, nesting):
                 # skipping it is the only way not to block every later update.
@@ -116,6 +121,8 @@ class Poller:
             else:
                 self.stats.outcomes[receipt.outcome] += 1
                 log.debug("update %s (%s): %s", update_id, receipt.kind, receipt.outcome)
+                if self.after_store is not None:
+                    self.after_store(body, receipt.outcome)
             if self.offset is None or update_id + 1 > self.offset:
                 self.offset = update_id + 1
         return len(updates)

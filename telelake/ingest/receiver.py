@@ -9,6 +9,11 @@ Telegram retries; 500 when the configuration is broken. The webhook server
 (``ingest/webhook.py``) and the ingest Lambda (``aws/handlers.py``) both end
 in :meth:`Receiver.answer` and only translate its :class:`Answer` into their
 transport's response.
+
+Every refused secret is logged (never the value sent), at most a number of
+lines a minute (:class:`~telelake.ingest.refusals.RefusalLog`); the last
+storage failure is kept until an update is stored again, so ``/healthz`` can
+say why the server is not ready.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from telelake.errors import BadUpdateError, ConfigError, StorageError
 from telelake.ingest.core import Ingestor, Receipt
+from telelake.ingest.refusals import RefusalLog
 
 log = logging.getLogger("telelake.webhook")
 
@@ -76,18 +82,29 @@ class Receiver:
     def __init__(self, ingestor: Ingestor, store: Storer | None = None) -> None:
         self.ingestor = ingestor
         self._store = store or self._inline
+        self.refusals = RefusalLog(log)
+        # Why the last update could not be stored; None once one is stored again.
+        self.storage_problem: str | None = None
 
     async def _inline(self, body: bytes) -> Receipt:
         return self.ingestor.accept(body)
 
-    async def answer(self, secret: str | None, read_body: BodyReader) -> Answer:
-        """The answer to one POST carrying ``secret`` in its header (``None``: absent).
+    async def answer(
+        self, secret: str | None, read_body: BodyReader, client: str | None = None
+    ) -> Answer:
+        """The answer to one POST carrying ``secret`` in its header (``None``: absent),
+        from ``client`` (its address, when the transport knows it: for the log).
 
         The secret is checked before a byte of the body is read. A client that
         goes away while its body is read raises whatever ``read_body`` raises.
         """
         expected = self.ingestor.settings.secret
         if not secret_matches(expected, secret):
+            self.refusals.refused(
+                "refused a webhook request from %s: %s secret token",
+                client or "an unknown address",
+                "no" if secret is None else "a wrong",
+            )
             return Answer(401 if secret is None else 403, {"ok": False, "error": SECRET_REFUSED})
         try:
             body = await read_body(self.ingestor.settings.max_body)
@@ -96,10 +113,12 @@ class Receiver:
             return Answer(exc.status_code, {"ok": False, "error": str(exc)})
         except StorageError as exc:
             log.error("not acknowledged, Telegram will retry: %s", exc)
+            self.storage_problem = str(exc)
             return Answer(503, {"ok": False, "error": "storage unavailable, retry later"})
         except ConfigError as exc:
             log.error("not acknowledged, configuration is broken: %s", exc)
             return Answer(500, {"ok": False, "error": "server misconfigured"})
+        self.storage_problem = None
         log.debug("update %s (%s): %s", receipt.update_id, receipt.kind, receipt.outcome)
         return Answer(200, {"ok": True, "outcome": receipt.outcome, "update_id": receipt.update_id})
 

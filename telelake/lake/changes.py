@@ -11,7 +11,10 @@ once more than needed.
 A build that dies between clearing the marker and writing its files (kill -9,
 a power cut, a Lambda timeout) must not lose the change either: before
 clearing, the build leaves a "building" marker that only a finished build
-removes, and a date with either marker counts as changed.
+removes, and a date with either marker counts as changed. A finished build
+also records, in the enriched layer, the table versions it was built with
+(:mod:`telelake.lake.versions`), so dates an older telelake built are found
+without reading their files.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from datetime import date
 
 from telelake.lake.layout import BUILDING_PREFIX, DIRTY_PREFIX, building_key, date_of_key, dirty_key
 from telelake.lake.storage import Stager, Store
+from telelake.lake.versions import record_build
 
 
 def mark_dirty(store: Store, day: date) -> None:
@@ -58,6 +62,11 @@ def start_build(store: Store, day: date) -> None:
     store.delete(dirty_key(day))
 
 
-def finish_build(store: Store, day: date) -> None:
-    """Call once every file of ``day``'s build is written."""
+def finish_build(store: Store, day: date, *, enriched: Store) -> None:
+    """Call once every file of ``day``'s build is written to ``enriched``.
+
+    The build record goes first: a crash before the "building" marker is
+    cleared leaves the date changed, and it is simply built again.
+    """
+    record_build(enriched, day)
     store.delete(building_key(day))

@@ -18,6 +18,7 @@ import contextlib
 import os
 import threading
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,7 +31,11 @@ from telelake.lake.localfs import (
     fsync_dir,
     link_or_move,
     link_unnamed,
+    list_keys,
+    list_subdirs,
     read_file,
+    remove_emptied,
+    unlink_all,
     write_all,
 )
 
@@ -39,6 +44,8 @@ if TYPE_CHECKING:
     from telelake.lake.storage import Stager
 
 Durability = Literal["group", "fsync"]
+# Threads :meth:`LocalStore.delete_many` unlinks on (for 256 keys or more).
+DELETE_THREADS = 16
 
 
 class Staged:
@@ -175,7 +182,7 @@ class LocalStore:
             sync.wait()
             if temp is None:
                 try:
-                    created = link_unnamed(fd, target)
+                    created = self._link_unnamed(fd, target)
                 except OSError as exc:
                     if exc.errno not in NO_LINKS:
                         raise
@@ -191,6 +198,17 @@ class LocalStore:
         # failed before its flush, and this answer is the acknowledgement.
         sync.wait()
         return created
+
+    def _link_unnamed(self, fd: int, target: Path) -> bool:
+        try:
+            return link_unnamed(fd, target)
+        except FileNotFoundError:
+            # The folder was removed since the file was opened in it (a delete
+            # emptied the partition or marker folder, maybe in another process):
+            # make it again; the flush that follows covers the new entry.
+            self._files.forget(target.parent)
+            self._files.ensure_dir(target.parent, durable=False)
+            return link_unnamed(fd, target)
 
     # Staging (the Stager protocol of telelake.lake.storage): the same create,
     # split so one caller can batch many objects around shared flushes (stage
@@ -248,13 +266,7 @@ class LocalStore:
         try:
             if mine.temp is not None:
                 return link_or_move(mine.temp, mine.target)
-            try:
-                return link_unnamed(fd, mine.target)
-            except FileNotFoundError:
-                # The folder was removed since staging (an emptied partition): again.
-                self._files.forget(mine.target.parent)
-                self._files.ensure_dir(mine.target.parent, durable=False)
-                return link_unnamed(fd, mine.target)
+            return self._link_unnamed(fd, mine.target)
         except OSError as exc:
             if mine.temp is None and exc.errno in NO_LINKS:
                 # This object fails (and is retried); later ones use temp names.
@@ -305,7 +317,7 @@ class LocalStore:
 
     def read(self, key: str) -> bytes:
         try:
-            return self.path(key).read_bytes()
+            return read_file(str(self.path(key)), os.path.realpath(self.root))
         except FileNotFoundError:
             raise
         except OSError as exc:
@@ -317,10 +329,11 @@ class LocalStore:
         # Sequential on purpose: a local read is a few µs, less than handing it
         # to a thread pool costs (and read_file is cheaper than open().read()).
         root = str(self.root) + os.sep
+        real_root = os.path.realpath(self.root)
         out: builtins.list[bytes] = []
         for key in keys:
             try:
-                data = read_file(root + checked(key))
+                data = read_file(root + checked(key), real_root)
             except FileNotFoundError:
                 raise
             except OSError as exc:
@@ -332,54 +345,44 @@ class LocalStore:
         return self.path(key).exists()
 
     def delete(self, key: str) -> None:
-        target = self.path(key)
+        self.delete_many([key])
+
+    def delete_many(self, keys: builtins.list[str]) -> None:
+        # A folder has no batch delete: one unlink per key, on a few threads when
+        # there are many. Most of an unlink's cost is freeing the file's inode and
+        # blocks, which the kernel does outside the folder's lock, so threads
+        # overlap it (measured here: 50k durable files in ~0.9 s on 16 threads,
+        # 3-5 s on one). Then each folder the deletes emptied is removed once,
+        # so an emptied partition vanishes.
+        root = str(self.root) + os.sep
+        paths = [root + checked(key) for key in keys]  # strings, not Paths: 10^5 keys
         try:
-            target.unlink(missing_ok=True)
+            if len(paths) < DELETE_THREADS * 16:
+                unlink_all(paths)
+            else:
+                chunks = [paths[i::DELETE_THREADS] for i in range(DELETE_THREADS)]
+                with ThreadPoolExecutor(DELETE_THREADS, thread_name_prefix="delete") as pool:
+                    builtins.list(pool.map(unlink_all, chunks))
         except OSError as exc:
+            key = str(exc.filename or "")[len(root) :]
             raise StorageError(
                 f"could not delete {key} in {self.url}: {exc.strerror or exc}"
             ) from exc
-        # Drop folders the delete left empty, so an emptied partition vanishes.
-        parent = target.parent
-        while parent != self.root and parent.is_dir():
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-            self._files.forget(parent)
-            parent = parent.parent
+        folders = {os.path.dirname(path) for path in paths}
+        for folder in remove_emptied(self.root, folders):
+            self._files.forget(folder)
 
     def list(self, prefix: str) -> builtins.list[str]:
         base = self.path(prefix.rstrip("/")) if prefix else self.root
-        keys: builtins.list[str] = []
-        root_len = len(str(self.root)) + 1
-        stack = [str(base)]
-        while stack:
-            directory = stack.pop()
-            try:
-                entries = os.scandir(directory)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise StorageError(f"could not list {directory}: {exc.strerror or exc}") from exc
-            with entries:
-                for entry in entries:
-                    if entry.name.startswith("."):
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    else:
-                        keys.append(entry.path[root_len:].replace(os.sep, "/"))
-        keys.sort()
-        return keys
+        try:
+            return list_keys(self.root, base)
+        except OSError as exc:
+            raise StorageError(f"could not list {exc.filename}: {exc.strerror or exc}") from exc
 
     def list_dirs(self, prefix: str) -> builtins.list[str]:
         base = self.path(prefix.rstrip("/")) if prefix else self.root
         try:
-            with os.scandir(base) as entries:
-                return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
-        except FileNotFoundError:
-            return []
+            return list_subdirs(base)
         except OSError as exc:
             raise StorageError(f"could not list {base}: {exc.strerror or exc}") from exc
 

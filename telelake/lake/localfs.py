@@ -12,7 +12,11 @@ keep those promises, and what to do where a file system lacks one of them:
 - durability the slow way, one ``fsync`` per file and per folder, for stores
   without a shared flush and for file systems mounted inside the layer, which
   the layer's shared flush does not cover;
-- reading a small file with the fewest system calls;
+- reading a small file with the fewest system calls; listing a layer
+  (dot-named files skipped); unlinking many files and the folders they empty;
+- what a listing leaves out, because no reader could use it: a link that
+  dangles or leads out of the layer, anything but a regular file, a name
+  that is not UTF-8 (one log line with the count; the rest is listed);
 - which folders exist already (a ``stat`` saved per write) and whether each is
   on the layer root's file system.
 
@@ -22,7 +26,9 @@ the contract, and so these primitives are tested through it, not re-derived.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -31,6 +37,8 @@ from telelake.errors import StorageError
 
 TMP_PREFIX = ".tmp-"
 READ_CHUNK = 64 * 1024
+# A folder another process empties and removes while we create in it: try again.
+RACE_RETRIES = 5
 # Errors meaning "this file system cannot do that", as opposed to a failure.
 UNSUPPORTED = frozenset({errno.EOPNOTSUPP, errno.ENOTSUP, errno.EISDIR, errno.EINVAL})
 NO_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP})
@@ -38,6 +46,12 @@ NO_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP})
 PROC_FD = "/proc/self/fd"
 HAS_TMPFILE = hasattr(os, "O_TMPFILE") and os.path.isdir(PROC_FD)
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+# How many left-out entries a listing's log line names (it always counts them all).
+NAMED_SKIPS = 5
+
+log = logging.getLogger("telelake.lake")
+# Entries already reported by this process: a run lists a folder several times.
+_reported: set[str] = set()
 
 
 def checked(key: str) -> str:
@@ -62,14 +76,24 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def read_file(path: str) -> bytes:
-    """The bytes of the file at ``path``.
+def read_file(path: str, real_root: str) -> bytes:
+    """The bytes of the file at ``path``, a file of the layer whose resolved root is
+    ``real_root``: a link is followed only to a file inside it (``OSError`` ELOOP
+    otherwise), so no read ever leaves the layer.
 
     Plain os.read, not open(): no io object and no fstat halves the cost of a
     read (measured in bench/etl.py); 64 KiB covers almost every update in one
     call (a larger buffer is slower).
     """
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        target = os.path.realpath(path)
+        if not inside(real_root, target):
+            raise OSError(errno.ELOOP, "a link out of the layer", path) from None
+        fd = os.open(target, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:
         data = os.read(fd, READ_CHUNK)
         if len(data) == READ_CHUNK:
@@ -147,6 +171,20 @@ class LayerFiles:
         known = self._known.get(directory)
         if known is not None:
             return known
+        for attempt in range(RACE_RETRIES):
+            try:
+                self._make_levels(directory, durable)
+                break
+            except FileNotFoundError:
+                # Another process removed a level it had emptied (remove_emptied)
+                # between our mkdirs: look again from the top.
+                if attempt == RACE_RETRIES - 1:
+                    raise
+        same = self._on_root_device(directory)
+        self._known[directory] = same
+        return same
+
+    def _make_levels(self, directory: Path, durable: bool) -> None:
         missing: list[Path] = []
         current = directory
         while not current.is_dir():
@@ -163,9 +201,6 @@ class LayerFiles:
                 continue
             if durable or not self._on_root_device(level.parent):
                 fsync_dir(level.parent)
-        same = self._on_root_device(directory)
-        self._known[directory] = same
-        return same
 
     def _on_root_device(self, path: Path) -> bool:
         return self._root_device >= 0 and os.stat(path).st_dev == self._root_device
@@ -196,13 +231,16 @@ class LayerFiles:
         """``data`` in a new dot-named file beside ``target``, fsynced (its folder too)."""
         self.ensure_dir(target.parent, durable=True)
         temp = target.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}"
-        try:
-            fd = os.open(temp, _NEW_FILE, 0o644)
-        except FileNotFoundError:
-            # The folder was removed since we saw it (an emptied partition).
-            self.forget(target.parent)
-            self.ensure_dir(target.parent, durable=True)
-            fd = os.open(temp, _NEW_FILE, 0o644)
+        for attempt in range(RACE_RETRIES):
+            try:
+                fd = os.open(temp, _NEW_FILE, 0o644)
+                break
+            except FileNotFoundError:
+                # The folder was removed since we saw it (an emptied partition).
+                if attempt == RACE_RETRIES - 1:
+                    raise
+                self.forget(target.parent)
+                self.ensure_dir(target.parent, durable=True)
         try:
             write_all(fd, data)
             os.fsync(fd)
@@ -222,3 +260,124 @@ class LayerFiles:
             temp.unlink(missing_ok=True)
         fsync_dir(target.parent)
         return created
+
+
+def inside(real_root: str, path: str) -> bool:
+    """Whether the resolved ``path`` is ``real_root`` or below it."""
+    return path == real_root or path.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _unusable(entry: os.DirEntry[str], real_root: str) -> str | None:
+    """Why a listed entry that is not a folder cannot be an object (``None``: it can)."""
+    if entry.is_symlink():
+        target = os.path.realpath(entry.path)
+        if not inside(real_root, target):
+            return "a link out of the layer"
+        if not os.path.isfile(target):
+            return "a dangling link" if not os.path.lexists(target) else "a link to no file"
+        return None
+    if not entry.is_file(follow_symlinks=False):
+        return "not a regular file"
+    return None
+
+
+def _utf8(name: str) -> bool:
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept as surrogates by os.fsdecode
+        return False
+    return True
+
+
+def _report(skipped: list[tuple[str, str]], base: Path) -> None:
+    new = [(path, why) for path, why in skipped if path not in _reported]
+    if not new:
+        return
+    _reported.update(path for path, _ in new)
+    named = ", ".join(f"{path!r} ({why})" for path, why in new[:NAMED_SKIPS])
+    more = f" and {len(new) - NAMED_SKIPS} more" if len(new) > NAMED_SKIPS else ""
+    log.warning(
+        "left out %d entr%s below %s that no reader can use: %s%s",
+        len(new), "y" if len(new) == 1 else "ies", base, named, more,
+    )  # fmt: skip
+
+
+def list_keys(root: Path, base: Path) -> list[str]:
+    """Every file below ``base`` as a ``/``-separated key relative to ``root``, sorted.
+
+    Dot-named entries (temporary files) are skipped; links to folders are not
+    followed. Entries no reader can use are left out, with one log line
+    counting them: links that dangle or lead out of the layer (a link to a
+    file inside it is listed), anything but a regular file (a FIFO would block
+    its reader), names that are not UTF-8 (a key is text), and ``base`` itself
+    when it resolves outside the layer. ``OSError`` (with the folder as
+    ``filename``) if one cannot be read.
+    """
+    keys: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    root_len = len(str(root)) + 1
+    real_root = os.path.realpath(root)
+    if base != root and not inside(real_root, os.path.realpath(base)):
+        if os.path.lexists(base):
+            _report([(str(base), "a link out of the layer")], base)
+        return keys
+    stack = [str(base)]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = os.scandir(directory)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            exc.filename = directory
+            raise
+        with entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if not _utf8(entry.name):
+                    skipped.append((os.fsencode(entry.path).decode("utf-8", "backslashreplace"),
+                                    "its name is not UTF-8"))  # fmt: skip
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif (why := _unusable(entry, real_root)) is not None:
+                    skipped.append((entry.path, why))
+                else:
+                    keys.append(entry.path[root_len:].replace(os.sep, "/"))
+    if skipped:
+        _report(skipped, base)
+    keys.sort()
+    return keys
+
+
+def list_subdirs(base: Path) -> list[str]:
+    """Names of the folders directly in ``base`` (none when it does not exist), sorted."""
+    try:
+        with os.scandir(base) as entries:
+            return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+    except FileNotFoundError:
+        return []
+
+
+def unlink_all(paths: list[str]) -> None:
+    """Remove each file; a missing one is not an error (``OSError`` names the first failure)."""
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def remove_emptied(root: Path, folders: set[str]) -> list[Path]:
+    """Remove each of ``folders`` and its parents below ``root`` while they are empty;
+    the folders removed (deepest first)."""
+    removed: list[Path] = []
+    for parent in sorted((Path(f) for f in folders), key=lambda p: len(p.parts), reverse=True):
+        while parent != root and parent.is_dir():
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            removed.append(parent)
+            parent = parent.parent
+    return removed

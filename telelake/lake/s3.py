@@ -29,118 +29,41 @@ small): pyarrow loads only when a reader asks for :meth:`S3Store.arrow_location`
 from __future__ import annotations
 
 import builtins
-import logging
-import os
+import functools
 import random
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 from telelake.errors import ConfigError, StorageError
+from telelake.lake.s3client import (
+    MAX_ATTEMPTS,
+    READ_CONCURRENCY,
+    arrow_filesystem,
+    make_client,
+)
+from telelake.lake.s3client import codes as _codes
+from telelake.lake.s3client import reason as _reason
 
 if TYPE_CHECKING:
     from telelake.lake.storage import Stager
 
 T = TypeVar("T")
 
-# Enough to hide per-request latency of small objects; botocore's pool gets
-# the same size so no thread waits for a connection.
-READ_CONCURRENCY = 32
-# botocore's own retries (first try included), with its exponential backoff.
-MAX_ATTEMPTS = 5
-# Our retries of a response body that broke off while being read.
+# Our retries of a response body that broke off while being read (and of the
+# keys a batch delete reports it could not delete).
 STREAM_ATTEMPTS = 3
+# DeleteObjects takes at most 1,000 keys; a few batches go at once.
+DELETE_BATCH = 1000
+DELETE_CONCURRENCY = 8
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 _PRECONDITION_FAILED = frozenset({"412", "PreconditionFailed"})
 _UNSUPPORTED = frozenset({"501", "NotImplemented"})
 # S3 answers 409 when two conditional writes of one key race; the retry then
 # learns the outcome (412 if the other writer won).
 _CONFLICT = frozenset({"409", "ConditionalRequestConflict", "OperationAborted"})
-
-
-def _endpoint_configured() -> bool:
-    return bool(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
-
-
-def make_client(timeout: float = 10.0, max_attempts: int = MAX_ATTEMPTS) -> Any:
-    """An S3 client with the standard credential chain and endpoint settings.
-
-    ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3`` are read by botocore itself;
-    with one set (MinIO, a test server) addressing is path-style, since a
-    private endpoint rarely resolves ``bucket.host`` names.
-    """
-    import boto3
-    from botocore.config import Config
-
-    # botocore says at INFO where it found credentials and endpoint, per client: noise
-    # in a CLI's output. Left alone when the user configured the logger.
-    for name in ("botocore.credentials", "botocore.configprovider"):
-        quiet = logging.getLogger(name)
-        if quiet.level == logging.NOTSET:
-            quiet.setLevel(logging.WARNING)
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": max_attempts},
-        connect_timeout=timeout,
-        read_timeout=timeout,
-        max_pool_connections=READ_CONCURRENCY,
-        s3={"addressing_style": "path"} if _endpoint_configured() else None,
-    )
-    return boto3.session.Session().client("s3", config=config)
-
-
-def arrow_filesystem() -> Any:
-    """pyarrow's S3 file system set up from the AWS settings boto3 resolves.
-
-    boto3 resolves the credential chain (profiles, SSO, roles, environment)
-    and region; pyarrow gets them explicitly, so both read the same account,
-    and it never probes the EC2 metadata service for a region.
-    """
-    import boto3
-    from pyarrow import fs
-
-    session = boto3.session.Session()
-    credentials = session.get_credentials()
-    frozen = credentials.get_frozen_credentials() if credentials is not None else None
-    options: dict[str, Any] = {"region": session.region_name or "us-east-1"}
-    if frozen is not None:
-        options.update(
-            access_key=frozen.access_key,
-            secret_key=frozen.secret_key,
-            session_token=frozen.token,
-        )
-    else:
-        options["anonymous"] = True
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint:
-        parts = urlsplit(endpoint)
-        options.update(scheme=parts.scheme or "https", endpoint_override=parts.netloc + parts.path)
-    return fs.S3FileSystem(**options)
-
-
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None) or {}
-    code = str(response.get("Error", {}).get("Code", ""))
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return code or str(status or "")
-
-
-def _codes(exc: BaseException) -> set[str]:
-    response = getattr(exc, "response", None) or {}
-    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return {_error_code(exc), str(status)}
-
-
-def _reason(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if response:
-        error = response.get("Error", {})
-        code = error.get("Code") or response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        message = error.get("Message") or ""
-        return f"{code} {message}".strip()
-    return f"{type(exc).__name__}: {exc}"
 
 
 class S3Store:
@@ -353,6 +276,56 @@ class S3Store:
             )
         except ClientError as exc:
             raise self._failed("delete", key, exc) from exc
+
+    def delete_many(self, keys: builtins.list[str]) -> None:
+        """DeleteObjects, 1,000 keys a request (S3's limit), a few requests at once.
+
+        S3 answers per key: keys it could not delete are retried a few times,
+        then reported by name. A key already gone counts as deleted.
+        """
+        batches = [keys[i : i + DELETE_BATCH] for i in range(0, len(keys), DELETE_BATCH)]
+        if len(batches) < 2:
+            for batch in batches:
+                self._delete_batch(batch)
+            return
+        with ThreadPoolExecutor(min(DELETE_CONCURRENCY, len(batches))) as pool:
+            builtins.list(pool.map(self._delete_batch, batches))
+
+    def _delete_batch(self, batch: builtins.list[str]) -> None:
+        from botocore.exceptions import ClientError
+
+        full = {self._key(key): key for key in batch}
+        pending = builtins.list(full)
+        errors: builtins.list[dict[str, Any]] = []
+        for attempt in range(1, STREAM_ATTEMPTS + 1):
+            request = {"Objects": [{"Key": key} for key in pending], "Quiet": True}
+            what = f"{len(pending)} objects from {full[pending[0]]}"
+            try:
+                response = self._call(
+                    "delete",
+                    what,
+                    functools.partial(
+                        self.client.delete_objects, Bucket=self.bucket, Delete=request
+                    ),
+                )
+            except ClientError as exc:
+                raise self._failed("delete", what, exc) from exc
+            errors = builtins.list(response.get("Errors") or ())
+            if not errors:
+                return
+            failed = {str(error.get("Key")) for error in errors}
+            pending = [key for key in pending if key in failed]
+            if not pending:  # errors for keys we did not send: nothing to retry
+                break
+            if attempt < STREAM_ATTEMPTS:
+                time.sleep(random.uniform(0, 0.1 * 2**attempt))
+        first = errors[0]
+        name = full.get(str(first.get("Key")), str(first.get("Key")))
+        reason = f"{first.get('Code', '')} {first.get('Message', '')}".strip()
+        raise StorageError(
+            f"could not delete {len(errors)} of {len(batch)} objects in {self.url}, "
+            f"e.g. {name}: {reason}"
+        )
 
     def _pages(self, folder: str, **extra: str) -> builtins.list[dict[str, Any]]:
         from botocore.exceptions import ClientError

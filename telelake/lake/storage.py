@@ -20,7 +20,7 @@ from __future__ import annotations
 import builtins
 from typing import Any, Protocol
 
-from telelake.errors import ConfigError
+from telelake.config import check_layer
 from telelake.lake.local import LocalStore
 
 __all__ = ["LocalStore", "Stager", "Store", "open_store"]
@@ -88,6 +88,11 @@ class Store(Protocol):
         """Remove ``key``; no error when it is already gone."""
         ...
 
+    def delete_many(self, keys: builtins.list[str]) -> None:
+        """Remove every key (batched where the store can); keys already gone are no
+        error. A key that could not be removed raises :class:`StorageError` naming it."""
+        ...
+
     def list(self, prefix: str) -> builtins.list[str]:
         """Every key below ``prefix`` (recursively), sorted."""
         ...
@@ -107,15 +112,17 @@ class Store(Protocol):
 
 
 def open_store(url: str) -> Store:
-    """The backend for a layer URL: a local path, ``file://`` or ``s3://bucket/prefix``."""
-    if "://" in url:
-        scheme = url.split("://", 1)[0]
-        if scheme == "file":
-            return LocalStore(url.split("://", 1)[1])
-        if scheme == "s3":
-            # Imported here so local use never pays for boto3.
-            from telelake.lake.s3 import S3Store
+    """The backend for a layer URL: a local path, ``file://`` or ``s3://bucket/prefix``.
 
-            return S3Store.from_url(url)
-        raise ConfigError(f"{url}: {scheme}:// layers are not supported yet; use a local folder")
+    Anything else that looks like a URL is a :class:`UsageError`, never a
+    folder named after it (``s3:/bucket`` must not become ``./s3:/bucket``).
+    """
+    check_layer(url)
+    if url.startswith("file://"):
+        return LocalStore(url[len("file://") :])
+    if url.startswith("s3://"):
+        # Imported here so local use never pays for boto3.
+        from telelake.lake.s3 import S3Store
+
+        return S3Store.from_url(url)
     return LocalStore(url)

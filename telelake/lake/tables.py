@@ -30,9 +30,15 @@ REACTIONS = "telegram_reactions"
 REACTION_COUNTS = "telegram_reaction_counts"
 UPDATES = "telegram_updates"
 REJECTS = "telegram_rejects"
+CHAT_STATS = "telegram_chat_stats"
+TERMS = "telegram_terms"
+TOPICS = "telegram_topics"
 
 # The partition column every table has, from the ``context_date=YYYY-MM-DD`` folder.
 PARTITION_COLUMN = "context_date"
+# Parquet key-value metadata naming the version of its table that wrote a file;
+# a file without it was written before versions existed (version 0).
+VERSION_KEY = b"telelake.table_version"
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,8 @@ class Table:
 
     ``version`` changes whenever what the ETL writes into the table changes
     (a column added, a value computed differently), so a lake can tell which
-    partitions an older telelake wrote.
+    partitions an older telelake wrote, and rebuild them (version 1: the
+    first to record it).
     """
 
     name: str
@@ -54,6 +61,7 @@ class Table:
 
 
 _B, _S, _BOOL, _TS, _STRINGS = "bigint", "string", "boolean", "timestamp", "array<string>"
+_D = "double"
 
 _MESSAGES = Table(
     MESSAGES,
@@ -70,7 +78,11 @@ _MESSAGES = Table(
         ("is_topic_message", _BOOL), ("forward_origin_type", _S), ("forward_from_user_id", _B),
         ("forward_from_chat_id", _B), ("forward_date", _B), ("media_group_id", _S),
         ("via_bot_id", _B), ("hashtags", _STRINGS), ("mentions", _STRINGS), ("urls", _STRINGS),
+        # From the text and caption (telelake/etl/text/).
+        ("language", _S), ("sentiment", _D), ("word_count", _B), ("emoji_count", _B),
+        ("is_question", _BOOL), ("domains", _STRINGS),
     ),
+    version=2,  # 2: language, sentiment, word_count, emoji_count, is_question, domains
 )  # fmt: skip
 
 _SERVICE = Table(
@@ -90,7 +102,9 @@ _MEMBERS = Table(
         ("chat_title", _S), ("actor_user_id", _B), ("user_id", _B), ("user_first_name", _S),
         ("user_is_bot", _BOOL), ("old_status", _S), ("new_status", _S), ("date", _B),
         ("changed_at", _TS), ("invite_link_name", _S), ("via_join_request", _BOOL),
+        ("invite_link_creator_user_id", _B),
     ),
+    version=2,  # 2: invite_link_creator_user_id (who made the link a member joined by)
 )  # fmt: skip
 
 _REACTIONS = Table(
@@ -120,10 +134,42 @@ _UPDATES = Table(
 
 _REJECTS = Table(REJECTS, (("raw_key", _S), ("reason", _S), ("size_bytes", _B)))
 
+# Daily getChatMemberCount snapshots (ingest/snapshots.py), stored in the raw
+# layer as records the ETL turns into rows, so a rebuild keeps them.
+_CHAT_STATS = Table(
+    CHAT_STATS,
+    (("update_id", _B), ("chat_id", _B), ("date", _B), ("taken_at", _TS), ("member_count", _B)),
+)
+
+# One row per (message, kind, term) of the messages' text (telelake/etl/text/).
+_TERMS = Table(
+    TERMS,
+    (
+        ("chat_id", _B), ("message_id", _B), ("user_id", _B), ("kind", _S), ("term", _S),
+        ("n", _B),
+    ),
+)  # fmt: skip
+
+# What each chat talked about each week (telelake/etl/text/weeks.py): one row per
+# message of a topic, partitioned by the week's Monday.
+_TOPICS = Table(
+    TOPICS,
+    (
+        ("chat_id", _B), ("topic", _B), ("label", _S), ("terms", _STRINGS),
+        ("topic_messages", _B), ("topic_people", _B), ("message_id", _B), ("user_id", _B),
+        ("similarity", _D), ("example_rank", _B),
+    ),
+)  # fmt: skip
+
+# Built per week from the daily tables (telelake/etl/text/weeks.py), in the partition
+# of the week's Monday: a date's build never writes them.
+WEEKLY = frozenset({TOPICS})
+
 TABLES: dict[str, Table] = {
     table.name: table
     for table in (
-        _MESSAGES, _SERVICE, _MEMBERS, _REACTIONS, _REACTION_COUNTS, _UPDATES, _REJECTS
+        _MESSAGES, _SERVICE, _MEMBERS, _REACTIONS, _REACTION_COUNTS, _UPDATES, _REJECTS,
+        _CHAT_STATS, _TERMS, _TOPICS,
     )
 }  # fmt: skip
 """Every enriched table by name, in the order people meet them."""
@@ -150,7 +196,21 @@ def arrow_type(logical: str) -> pa.DataType:
 
 @cache
 def arrow_schema(name: str) -> pa.Schema:
-    """The Arrow schema of table ``name`` (the files' columns, without the partition)."""
+    """The Arrow schema of table ``name`` (the files' columns, without the partition),
+    its version in the key-value metadata every file carries."""
     import pyarrow as pa
 
-    return pa.schema([(column, arrow_type(kind)) for column, kind in TABLES[name].columns])
+    table = TABLES[name]
+    return pa.schema(
+        [(column, arrow_type(kind)) for column, kind in table.columns],
+        metadata={VERSION_KEY: str(table.version).encode()},
+    )
+
+
+def file_version(metadata: dict[bytes, bytes] | None) -> int:
+    """The table version a Parquet file's key-value metadata records (0: none)."""
+    value = (metadata or {}).get(VERSION_KEY, b"0")
+    try:
+        return int(value)
+    except ValueError:
+        return 0

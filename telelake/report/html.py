@@ -1,12 +1,15 @@
 """The built-in reports as one self-contained HTML page, readable on a phone.
 
 The page must open anywhere, offline, and leak nothing: its style and script
-are inlined (package files in ``assets/``), the reports' rows sit in a JSON
+are inlined (package files in ``assets/``: the Vega runtime and the page's
+own script), the reports' rows and the charts' Vega specs sit in a JSON
 ``<script>`` element, and a Content-Security-Policy allows exactly those two
-inline blocks (by hash) and nothing else: no request can leave the page. The
-script draws the charts and tables in the browser, so the chat selector and
-the date range filter them without a server. Text from the lake reaches the
-page only through escaped HTML here or ``textContent`` in the script.
+inline blocks (by hash) and nothing else: no request can leave the page, and
+no code can be built from strings (Vega runs with its CSP-safe expression
+interpreter). The script draws the charts and tables in the browser, so the
+chat selector, the date range and the person picker filter them without a
+server. Text from the lake reaches the page only through escaped HTML here,
+``textContent`` in the script, or Vega's text marks (drawn as SVG text).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import html
 import os
 import re
 import uuid
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -25,44 +27,32 @@ from pathlib import Path
 from telelake.analytics.engine import Result
 from telelake.analytics.reports import Report
 from telelake.errors import StorageError, UsageError
+from telelake.report.charts import charts_of
 from telelake.report.dataset import build_payload, script_json
 
 MAX_ROWS = 100
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_ASSETS = ("report.css", "charts.js", "report.js")
+# The Vega runtime (BSD-3-Clause, see VEGA-LICENSE.txt), its CSP-safe expression
+# interpreter, then the page's own script.
+_SCRIPTS = ("vega.min.js", "vega-interpreter.min.js", "report.js")
 
-
-@dataclass(frozen=True)
-class Layout:
-    """How a report shows on the page: its charts (key, heading) and notes beside its title."""
-
-    charts: tuple[tuple[str, str], ...] = ()
-    badges: tuple[str, ...] = ()
-
-
-LAYOUTS: dict[str, Layout] = {
-    "messages_per_day": Layout((("messages_per_day", ""),), ("all chats",)),
-    "messages_per_user_per_day": Layout(
-        (("messages_per_user_per_day", "Most messages in the range"),), ("all chats",)
-    ),
-    "average_length_per_user_per_day": Layout((), ("all chats",)),
-    "messages_per_hour_weekday_week": Layout(
-        (("messages_per_hour_weekday_week", "All weeks summed"),),
-        ("all chats", "whole period", "UTC"),
-    ),
-    "chats": Layout(()),
-    "daily_active_users": Layout((("daily_active_users", ""),)),
-    "messages_by_content_type": Layout((("messages_by_content_type", ""),)),
-    "top_posters": Layout((("top_posters", ""),), ("25 most active per chat",)),
-    "activity_heatmap": Layout((("activity_heatmap", ""),)),
-    "members_joined_left": Layout((("members_joined_left", ""),)),
-    "replies_and_threads": Layout(
-        (
-            ("replies_and_threads", "Per day"),
-            ("replies_and_threads:wait", "Median minutes to a reply, per chat"),
-        )
-    ),
-    "reactions": Layout((("reactions", ""),)),
+# Notes beside a report's title.
+BADGES: dict[str, tuple[str, ...]] = {
+    "messages_per_day": ("all chats",),
+    "messages_per_user_per_day": ("all chats",),
+    "average_length_per_user_per_day": ("all chats",),
+    "messages_per_hour_weekday_week": ("all chats", "whole period", "UTC"),
+    "top_posters": ("25 most active per chat",),
+    "reply_pairs": ("whole period",),
+    "mention_pairs": ("whole period",),
+    "response_times": ("whole period",),
+    "longest_silences": ("whole period",),
+    "top_inviters": ("whole period",),
+    "top_reacted_messages": ("whole period",),
+    "top_reacted_authors": ("whole period",),
+    "people": ("whole period",),
+    "inactive_members": ("as of the lake's last day",),
+    "period_comparison": ("last 30 days",),
 }
 
 _LOGO = (
@@ -96,8 +86,9 @@ def content_security_policy(style: str, script: str) -> str:
     )
 
 
-def _section(report: Report, result: Result, layout: Layout) -> str:
-    badges = "".join(f'<span class="badge">{_esc(b)}</span>' for b in layout.badges)
+def _section(report: Report, result: Result) -> str:
+    badges = "".join(f'<span class="badge">{_esc(b)}</span>' for b in BADGES.get(report.name, ()))
+    charts = charts_of(report.name)
     parts = [
         f'<section class="card" id="r-{_esc(report.name)}" data-report="{_esc(report.name)}">',
         f"<h2>{_esc(report.title)}{badges}</h2>",
@@ -106,11 +97,11 @@ def _section(report: Report, result: Result, layout: Layout) -> str:
         parts.append(f'<p class="question">{_esc(report.question)}</p>')
     if not result.rows:
         parts.append('<p class="meta">No rows yet.</p>')
-    for key, heading in layout.charts if result.rows else ():
-        title = f"<h3>{_esc(heading)}</h3>" if heading else ""
-        parts.append(f'<div class="chart" data-chart="{_esc(key)}">{title}</div>')
+    for chart in charts if result.rows else ():
+        title = f"<h3>{_esc(chart.heading)}</h3>" if chart.heading else ""
+        parts.append(f'<div class="chart" data-chart="{_esc(chart.key)}">{title}</div>')
     # A report without a chart shows the start of its table instead.
-    opened, limit = (" open", ' data-limit="12"') if not layout.charts and result.rows else ("", "")
+    opened, limit = (" open", ' data-limit="12"') if not charts and result.rows else ("", "")
     parts.append(
         f"<details{opened}><summary>Data ({len(result.rows):,} rows)</summary>"
         f'<div class="table" data-report="{_esc(report.name)}"{limit}></div></details>'
@@ -131,7 +122,11 @@ def _controls(chats: list[list[object]], first: str | None, last: str | None) ->
         f'<label>Chat<select id="chat">{"".join(options)}</select></label>'
         f'<label>From<input type="date" id="from" value="{_esc(first or "")}"{bounds}></label>'
         f'<label>To<input type="date" id="to" value="{_esc(last or "")}"{bounds}></label>'
-        '<button type="button" id="reset">All dates</button></form>'
+        '<button type="button" id="reset">All dates</button>'
+        '<label class="person">Person<input type="search" id="person" list="people" '
+        'placeholder="search by name" autocomplete="off"></label>'
+        '<datalist id="people"></datalist>'
+        '<button type="button" id="everyone" hidden>Everyone</button></form>'
     )
 
 
@@ -142,17 +137,18 @@ def render_html(
     subtitle: str = "",
     timezone: str | None = None,
     max_rows: int = MAX_ROWS,
+    pseudonymised: bool = False,
 ) -> str:
     """The whole page: KPIs, a chart or table per report and its SQL, with filters."""
-    payload = build_payload(sections, timezone=timezone, table_rows=max_rows)
+    payload = build_payload(
+        sections, timezone=timezone, table_rows=max_rows, pseudonymised=pseudonymised
+    )
     style = asset("report.css")
-    script = asset("charts.js") + "\n" + asset("report.js")
+    script = "\n".join(asset(name) for name in _SCRIPTS)
     nav = "".join(
         f'<a href="#r-{_esc(report.name)}">{_esc(report.title)}</a>' for report, _ in sections
     )
-    cards = "\n".join(
-        _section(report, result, LAYOUTS.get(report.name, Layout())) for report, result in sections
-    )
+    cards = "\n".join(_section(report, result) for report, result in sections)
     subtitle_html = f'<p class="subtitle">{_esc(subtitle)}</p>' if subtitle else ""
     zone = f"Local hours are in {_esc(timezone)}. " if timezone else ""
     empty = "" if payload["first_day"] else '<p class="meta">The lake has no messages yet.</p>'
@@ -166,12 +162,15 @@ def render_html(
         f"<title>{_esc(title)}</title>\n<style>{style}</style>\n</head>\n<body>\n<main>\n"
         f"<header><h1>{_LOGO}{_esc(title)}</h1>{subtitle_html}</header>\n"
         f"{_controls(payload['chats'], payload['first_day'], payload['last_day'])}\n"
-        f'{empty}<div id="kpis" class="kpis"></div>\n<nav>{nav}</nav>\n'
+        f'{empty}<div id="kpis" class="kpis"></div>\n'
+        '<section class="card person-card" id="person-card" hidden></section>\n'
+        f"<nav>{nav}</nav>\n"
         f'<div class="grid">\n{cards}\n</div>\n'
         "<noscript><p>The charts and tables of this page are drawn by its script; "
         "enable JavaScript to see them.</p></noscript>\n"
         f"<footer><p>Made by telelake. {zone}Drag across a time chart to zoom in; "
-        "double-click it or press <em>All dates</em> to zoom out.</p></footer>\n"
+        "double-click it or press <em>All dates</em> to zoom out. Pick a person to see "
+        "every chart of theirs. Charts drawn with Vega (BSD-3-Clause).</p></footer>\n"
         '<div id="tip" role="tooltip"></div>\n</main>\n'
         f'<script type="application/json" id="telelake-data">{script_json(payload)}</script>\n'
         f"<script>{script}</script>\n</body>\n</html>\n"

@@ -1,63 +1,115 @@
-"""Each chart of the report page as a PNG, for slides: the page drawn by a real Chromium.
+"""Charts as PNG or SVG images without a browser: the page's own specs, drawn by vl-convert.
 
-The charts are drawn by the page's own script, so the images come from the
-same browser engine a reader uses: Playwright drives a headless Chromium,
-loads the page (no network: its CSP forbids any request, and every request
-is refused here too) and screenshots each chart's card. Playwright is an
-optional dependency (``pip install playwright``) and needs a Chromium: the
-system one (Debian's ``chromium``, or the ``chromium`` setting, e.g.
-``TELELAKE_CHROMIUM=/path``) or the one
-``playwright install chromium`` downloads. Without either, ``--png`` fails in
-one line saying so.
+``vl-convert-python`` carries Vega and Vega-Lite compiled into one native
+library (no Chromium, no Node.js, no network), so a bot, a Lambda or
+``telelake report --png`` draws exactly the chart the page draws, from the
+same spec (``report/charts.py``) and the same rows. Specs may not load
+anything: data URLs are refused (``allowed_base_urls=[]``).
+
+For others: :func:`render_png` ``(chart_or_report, rows) -> bytes`` is the one
+call; ``rows`` are a query :class:`~telelake.analytics.engine.Result` or a
+list of ``{column: value}`` objects.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from telelake.errors import ConfigError, StorageError, UsageError
-
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-VIEWPORT = {"width": 1100, "height": 900}
-RENDER_TIMEOUT_MS = 20_000
-_HOW = (
-    "--png needs Playwright and a Chromium: pip install playwright, then "
-    "apt-get install chromium (or playwright install chromium, or TELELAKE_CHROMIUM=/path)"
+from telelake.analytics.engine import Result
+from telelake.errors import StorageError, UsageError
+from telelake.report.charts import (
+    Chart,
+    as_records,
+    charts_of,
+    get_chart,
+    grammar_of,
+    vega_spec,
+    with_names,
+    with_rows,
 )
+from telelake.report.dataset import TEXT_COLUMNS
+
+SCALE = 2.0
+
+Rows = Result | Sequence[Mapping[str, Any]]
 
 
-def chromium_path(configured: str | None = None) -> str | None:
-    """The Chromium to drive: the configured one, a system one, else Playwright's own."""
-    if configured:
-        if not Path(configured).is_file():
-            raise ConfigError(f"TELELAKE_CHROMIUM={configured} is not a file")
-        return configured
-    for candidate in SYSTEM_CHROMIUMS:
-        if Path(candidate).is_file():
-            return candidate
-    found = shutil.which("chromium")
-    return found
+def _records(rows: Rows) -> list[dict[str, Any]]:
+    if isinstance(rows, Result):
+        return as_records(rows.columns, rows.rows)
+    return [dict(row) for row in rows]
 
 
-def check_browser(configured: str | None = None) -> None:
-    """Fail with one line when Playwright is not installed or the configured Chromium is wrong."""
+def _drawable(
+    chart: Chart | Mapping[str, Any] | str,
+    rows: Rows,
+    names: Mapping[Any, str] | None,
+    chats: Mapping[Any, str] | None,
+) -> dict[str, Any]:
+    """The compiled Vega spec of ``chart`` with ``rows`` (named) as its data."""
+    found: Chart | Mapping[str, Any] = get_chart(chart) if isinstance(chart, str) else chart
+    if not isinstance(found, Chart) and grammar_of(found) == "vega-lite":
+        found = {**found, "data": {"name": "rows"}}
+    return with_rows(vega_spec(found, "image"), with_names(_records(rows), names, chats))
+
+
+def render_png(
+    chart: Chart | Mapping[str, Any] | str,
+    rows: Rows,
+    *,
+    names: Mapping[Any, str] | None = None,
+    chats: Mapping[Any, str] | None = None,
+    scale: float = SCALE,
+) -> bytes:
+    """One chart as PNG bytes.
+
+    ``chart``: a registered chart's key, or a report's name (its first chart),
+    or a :class:`Chart`, or a bare Vega-Lite/Vega spec whose data is named
+    ``rows``. ``names`` maps user ids to names and ``chats`` chat ids to
+    titles (else ``user <id>``, ``chat <id>``); ``scale`` 2 is sharp on slides.
+    """
+    import vl_convert
+
     try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        raise ConfigError(f"Playwright is not installed; {_HOW}") from None
-    chromium_path(configured)
+        drawable = _drawable(chart, rows, names, chats)
+        png: bytes = vl_convert.vega_to_png(drawable, scale=scale, allowed_base_urls=[])
+    except ValueError as exc:
+        raise UsageError(f"cannot draw {_label(chart)}: {_reason(exc)}") from None
+    return png
+
+
+def render_svg(
+    chart: Chart | Mapping[str, Any] | str,
+    rows: Rows,
+    *,
+    names: Mapping[Any, str] | None = None,
+    chats: Mapping[Any, str] | None = None,
+) -> str:
+    """One chart as an SVG document (same arguments as :func:`render_png`)."""
+    import vl_convert
+
+    try:
+        drawable = _drawable(chart, rows, names, chats)
+        svg: str = vl_convert.vega_to_svg(drawable, allowed_base_urls=[])
+    except ValueError as exc:
+        raise UsageError(f"cannot draw {_label(chart)}: {_reason(exc)}") from None
+    return svg
+
+
+def _label(chart: Chart | Mapping[str, Any] | str) -> str:
+    if isinstance(chart, Chart):
+        return f"chart {chart.key}"
+    return f"chart {chart}" if isinstance(chart, str) else "the chart"
+
+
+def _reason(exc: Exception) -> str:
+    """vl-convert's first line that says something (its first is "... conversion failed:")."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.endswith("failed:") and not line.startswith("at ")]
+    return (useful or lines or [type(exc).__name__])[0]
 
 
 def _slug(text: str) -> str:
@@ -65,63 +117,37 @@ def _slug(text: str) -> str:
 
 
 def write_pngs(
-    page_html: str, folder: str | Path, *, scale: float = 2, chromium: str | None = None
+    sections: Sequence[tuple[Any, Result]],
+    folder: str | Path,
+    *,
+    names: Mapping[Any, str] | None = None,
+    chats: Mapping[Any, str] | None = None,
+    scale: float = SCALE,
+    pseudonymised: bool = False,
 ) -> list[Path]:
-    """Screenshot every chart of ``page_html`` into ``folder`` (``scale`` pixels per CSS
-    pixel: 2 is sharp on slides) with the Chromium ``chromium`` names (else a system or
-    Playwright one); the files written, in order."""
-    check_browser(chromium)
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-
+    """Every chart of ``sections`` (reports and their rows) as ``NN-<chart>.png`` in
+    ``folder``, in page order; reports without rows are skipped. The files written.
+    ``pseudonymised``: leave people's text and @handles out, as the page does."""
     target = Path(folder)
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {target}: {exc.strerror or exc}") from exc
     written: list[Path] = []
-    with tempfile.TemporaryDirectory(prefix="telelake-png-") as scratch:
-        page_file = Path(scratch) / "report.html"
-        page_file.write_text(page_html, encoding="utf-8")
-        try:
-            with sync_playwright() as driver:
-                browser = driver.chromium.launch(
-                    executable_path=chromium_path(chromium), args=CHROMIUM_FLAGS
-                )
-                try:
-                    written = _shoot(browser, page_file, target, scale)
-                finally:
-                    browser.close()
-        except PlaywrightError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(f"cannot draw the charts with Chromium: {first}; {_HOW}") from None
-    return written
-
-
-def _shoot(browser: Any, page_file: Path, target: Path, scale: float) -> list[Path]:
-    page = browser.new_page(viewport=VIEWPORT, device_scale_factor=scale)
-    local = page_file.as_uri()
-    # Belt and braces beside the page's CSP: nothing but the page itself loads.
-    page.route(
-        "**/*", lambda route: route.continue_() if route.request.url == local else route.abort()
-    )
-    page.goto(local)
-    page.wait_for_selector("body[data-rendered]", timeout=RENDER_TIMEOUT_MS)
-    written: list[Path] = []
-    for index, chart in enumerate(page.query_selector_all(".chart[data-chart]"), start=1):
-        if chart.query_selector("svg") is None:
-            continue  # nothing drawn: no data in the lake for this chart
-        name = f"{index:02d}-{_slug(chart.get_attribute('data-chart') or '')}.png"
-        path = target / name
-        try:
-            # The whole card (title, legend) unless it holds several charts.
-            card = chart.evaluate_handle(
-                "node => { const card = node.closest('.card');"
-                " return card && card.querySelectorAll('.chart').length === 1 ? card : node; }"
-            ).as_element()
-            (card or chart).screenshot(path=str(path))
-        except OSError as exc:
-            raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        written.append(path)
-    page.close()
+    index = 0
+    for report, result in sections:
+        if not result.rows:
+            continue
+        for chart in charts_of(report.name):
+            index += 1
+            path = target / f"{index:02d}-{_slug(chart.key)}.png"
+            rows = _records(result)
+            if pseudonymised:
+                rows = [{k: None if k in TEXT_COLUMNS else v for k, v in r.items()} for r in rows]
+            data = render_png(chart, rows, names=names, chats=chats, scale=scale)
+            try:
+                path.write_bytes(data)
+            except OSError as exc:
+                raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+            written.append(path)
     return written

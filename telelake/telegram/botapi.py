@@ -1,10 +1,18 @@
 """A small, careful client of the Telegram Bot API: the calls that set up a bot and poll it.
 
 Only the methods telelake needs (getMe, setWebhook, getWebhookInfo,
-deleteWebhook, getUpdates). What it adds over a bare HTTP call:
+deleteWebhook, getUpdates; and for the responder sendMessage, sendPhoto,
+setMyCommands, getChatMember, getChatAdministrators). What it adds over a
+bare HTTP call:
 
-- retries with bounded exponential backoff and jitter on network errors and
-  5xx answers, and waits exactly ``parameters.retry_after`` on a 429;
+- retries with bounded exponential backoff and jitter on network errors, 5xx
+  answers and answers that are not the Bot API's (not JSON, no ``ok``, a
+  ``result`` of the wrong shape: a proxy's page, a broken server), one log
+  line each; on a 429 it waits ``parameters.retry_after``, at most
+  ``max_retry_after`` (300 s: Telegram's flood waits can be hours, and a
+  command must not sleep that long; it says so in its log line);
+- an overall deadline per attempt (:mod:`telelake.telegram.deadline`), so a
+  server that drips a byte every few seconds cannot stall a command;
 - the answers a person must act on become one line saying what to do (a
   rejected token, a webhook in the way of polling, a second poller);
 - the token never leaves: it is part of every URL, so no exception raised
@@ -37,6 +45,7 @@ from telelake.errors import (
     WebhookActiveError,
 )
 from telelake.redaction import redact, register_secret
+from telelake.telegram.deadline import Deadline, DeadlineTransport
 
 log = logging.getLogger("telelake.botapi")
 
@@ -73,6 +82,7 @@ class BotApi:
         backoff_cap: float = 30.0,
         max_retry_after: float = 300.0,
         timeout: float = 15.0,
+        deadline_slack: float = 20.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -89,11 +99,16 @@ class BotApi:
         self.backoff_cap = backoff_cap
         self.max_retry_after = max_retry_after
         self.timeout = timeout
+        # An attempt ends at the latest this long after its read timeout (connect,
+        # send, and a slow but steady answer fit; a dripping one does not).
+        self.deadline_slack = deadline_slack
+        self._deadline = Deadline()
         self.sleep = sleep
         self.rng = rng or random.Random()
         # trust_env=False: a proxy from the environment would see the token in every URL.
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=10.0),
+            transport=DeadlineTransport(self._deadline),
             trust_env=False,
             headers={"User-Agent": f"telelake/{__version__}"},
         )
@@ -115,7 +130,7 @@ class BotApi:
     # -- the methods ------------------------------------------------------
 
     def get_me(self) -> dict[str, Any]:
-        result = self.call("getMe")
+        result = self.call("getMe", expect=dict)
         return result if isinstance(result, dict) else {}
 
     def set_webhook(
@@ -140,15 +155,15 @@ class BotApi:
             params["drop_pending_updates"] = True
         if ip_address is not None:
             params["ip_address"] = ip_address
-        return bool(self.call("setWebhook", params))
+        return bool(self.call("setWebhook", params, expect=bool))
 
     def get_webhook_info(self) -> dict[str, Any]:
-        result = self.call("getWebhookInfo")
+        result = self.call("getWebhookInfo", expect=dict)
         return result if isinstance(result, dict) else {}
 
     def delete_webhook(self, *, drop_pending_updates: bool = False) -> bool:
         params = {"drop_pending_updates": True} if drop_pending_updates else {}
-        return bool(self.call("deleteWebhook", params))
+        return bool(self.call("deleteWebhook", params, expect=bool))
 
     def get_updates(
         self,
@@ -165,12 +180,76 @@ class BotApi:
         if allowed_updates is not None:
             params["allowed_updates"] = list(allowed_updates)
         # The server holds the request up to ``timeout`` seconds: read that long and more.
-        result = self.call("getUpdates", params, read_timeout=timeout + self.timeout)
+        result = self.call("getUpdates", params, read_timeout=timeout + self.timeout, expect=list)
         if not isinstance(result, list):
             raise BotApiError(
                 "getUpdates answered something that is not a list", method="getUpdates"
             )
         return [item for item in result if isinstance(item, dict)]
+
+    # -- answering in chats (the responder) ---------------------------------
+
+    def send_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> dict[str, Any]:
+        """sendMessage as plain text (no parse mode: names are never markup); the Message."""
+        params: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        params.update(_reply_params(reply_to, thread_id))
+        result = self.call("sendMessage", params)
+        return result if isinstance(result, dict) else {}
+
+    def send_photo(
+        self,
+        chat_id: int,
+        png: bytes,
+        *,
+        caption: str | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> dict[str, Any]:
+        """sendPhoto uploading ``png`` (multipart), with an optional plain-text caption."""
+        params: dict[str, Any] = {"chat_id": chat_id}
+        if caption:
+            params["caption"] = caption
+        params.update(_reply_params(reply_to, thread_id))
+        result = self.call("sendPhoto", params, files={"photo": ("chart.png", png, "image/png")})
+        return result if isinstance(result, dict) else {}
+
+    def set_my_commands(
+        self, commands: Sequence[Mapping[str, str]], *, scope: Mapping[str, Any] | None = None
+    ) -> bool:
+        """setMyCommands: the menu of ``/`` commands, for ``scope`` (default: every chat)."""
+        params: dict[str, Any] = {"commands": [dict(c) for c in commands]}
+        if scope is not None:
+            params["scope"] = dict(scope)
+        return bool(self.call("setMyCommands", params))
+
+    def get_chat_member(self, chat_id: int, user_id: int) -> dict[str, Any]:
+        """getChatMember: ``status`` is creator, administrator, member, restricted, left, kicked."""
+        result = self.call("getChatMember", {"chat_id": chat_id, "user_id": user_id})
+        return result if isinstance(result, dict) else {}
+
+    def get_chat_administrators(self, chat_id: int) -> list[dict[str, Any]]:
+        """getChatAdministrators: the ChatMember of every administrator (bots included)."""
+        result = self.call("getChatAdministrators", {"chat_id": chat_id})
+        if not isinstance(result, list):
+            return []
+        return [item for item in result if isinstance(item, dict)]
+
+    def get_chat_member_count(self, chat_id: int) -> int:
+        """getChatMemberCount: the number of members of a chat (the daily snapshot)."""
+        result = self.call("getChatMemberCount", {"chat_id": chat_id})
+        if not isinstance(result, int) or isinstance(result, bool) or result < 0:
+            raise BotApiError(
+                "getChatMemberCount answered something that is not a count",
+                method="getChatMemberCount",
+            )
+        return result
 
     # -- the transport ----------------------------------------------------
 
@@ -180,28 +259,43 @@ class BotApi:
         params: Mapping[str, Any] | None = None,
         *,
         read_timeout: float | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        expect: type | tuple[type, ...] | None = None,
     ) -> Any:
-        """POST ``method`` with a JSON body; the ``result``, or a :class:`BotApiError`."""
+        """POST ``method`` with a JSON body; the ``result``, or a :class:`BotApiError`.
+
+        With ``files`` (name -> (file name, bytes, type)), a multipart upload:
+        the parameters go as form fields, JSON-encoded when not text. With
+        ``expect``, a ``result`` of another type is a malformed answer (retried).
+        """
         body = orjson.dumps(dict(params or {}))
-        timeout = httpx.Timeout(
-            self.timeout if read_timeout is None else read_timeout, connect=10.0
-        )
+        request: dict[str, Any] = {
+            "content": body,
+            "headers": {"Content-Type": "application/json"},
+        }
+        if files:
+            request = {"data": _form_fields(params or {}), "files": dict(files)}
+        read = self.timeout if read_timeout is None else read_timeout
+        timeout = httpx.Timeout(read, connect=10.0)
         last = ""
         for attempt in range(self.attempts):
             try:
-                response = self._client.post(
-                    self._base + method,
-                    content=body,
-                    headers={"Content-Type": "application/json"},
-                    timeout=timeout,
-                )
+                with self._deadline.within(read + self.deadline_slack):
+                    response = self._client.post(self._base + method, timeout=timeout, **request)
             except httpx.HTTPError as exc:
                 # str(exc) may quote the URL (and so the token): keep only the kind.
                 last = f"network error ({type(exc).__name__})"
                 self._wait(method, attempt, last, None)
                 continue
             answer = _decode(response)
-            if answer.get("ok") is True:
+            malformed = _malformed(answer, response.status_code, expect)
+            if malformed is not None:
+                last = f"a malformed answer (HTTP {response.status_code}: {malformed})"
+                self._wait(method, attempt, last, None)
+                continue
+            if answer is None or not isinstance(answer.get("ok"), bool):
+                answer = {"ok": False, "error_code": response.status_code}  # an error page
+            if answer["ok"] is True:
                 return answer.get("result")
             code = response.status_code
             described = answer.get("error_code")
@@ -227,6 +321,11 @@ class BotApi:
             return
         if retry_after is not None:
             delay = min(retry_after, self.max_retry_after)
+            if retry_after > self.max_retry_after:
+                reason += (
+                    f" (Telegram asked to wait {retry_after:.0f} s; waiting at most "
+                    f"{self.max_retry_after:.0f} s)"
+                )
         else:
             delay = backoff_delay(attempt, self.backoff_base, self.backoff_cap, self.rng)
         log.warning(
@@ -240,13 +339,47 @@ class BotApi:
         self.sleep(delay)
 
 
-def _decode(response: httpx.Response) -> dict[str, Any]:
+def _decode(response: httpx.Response) -> dict[str, Any] | None:
+    """The answer's JSON object, or ``None`` when it is not one (a proxy's HTML page)."""
     try:
         data = orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        # A proxy's HTML error page: judge by the status alone.
-        return {"ok": False, "error_code": response.status_code}
-    return data if isinstance(data, dict) else {"ok": False, "error_code": response.status_code}
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _malformed(
+    answer: dict[str, Any] | None, status: int, expect: type | tuple[type, ...] | None
+) -> str | None:
+    """What makes ``answer`` not a Bot API answer (``None``: nothing).
+
+    A refusal Telegram means (``ok: false``) is never malformed, whatever its
+    shape, when the HTTP status says it is one (4xx/5xx): a proxy's error
+    page with an error status is judged by the status alone.
+    """
+    if answer is None or not isinstance(answer.get("ok"), bool):
+        if status >= 400:
+            return None
+        return "not a JSON object with ok" if answer is not None else "not JSON"
+    if answer["ok"] is False:
+        code = answer.get("error_code")
+        if status < 400 and not (isinstance(code, int) and not isinstance(code, bool)):
+            return "ok is false with no error_code"
+        return None
+    result = answer.get("result")
+    if expect is not None and not isinstance(result, expect):
+        return f"a result of type {type(result).__name__}"
+    return None
+
+
+def _reply_params(reply_to: int | None, thread_id: int | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if reply_to is not None:
+        # Sent even when the message replied to was deleted meanwhile.
+        params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+    if thread_id is not None:
+        params["message_thread_id"] = thread_id
+    return params
 
 
 def _retry_after(answer: Mapping[str, Any]) -> float:
@@ -271,4 +404,16 @@ def _error_for(method: str, code: int, description: str) -> BotApiError:
     )
 
 
-_KNOWN_METHODS = frozenset({"getMe", "setWebhook", "getWebhookInfo", "deleteWebhook", "getUpdates"})
+_KNOWN_METHODS = frozenset(
+    {"getMe", "setWebhook", "getWebhookInfo", "deleteWebhook", "getUpdates"}
+    | {"sendMessage", "sendPhoto", "setMyCommands", "getChatMember", "getChatAdministrators"}
+)
+
+
+def _form_fields(params: Mapping[str, Any]) -> dict[str, str]:
+    """Parameters of a multipart request: text as is, anything else as JSON (Telegram's rule)."""
+    return {
+        name: value if isinstance(value, str) else orjson.dumps(value).decode("utf-8")
+        for name, value in params.items()
+        if value is not None
+    }

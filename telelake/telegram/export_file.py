@@ -7,12 +7,18 @@ tdesktop's writer (``export_output_json.cpp``) puts a chat's header fields
 parser events with ijson's C parser, keeping one message in memory at a time
 and knowing its chat: hundreds of MB need a few MB. The conversion of each
 message is ``telegram/export.py``.
+
+A file that is not such an export (cut short, not JSON, unreadable) is a
+:class:`UsageError` naming the file and what is wrong, never a parser's own
+exception; a message carrying an integer beyond signed 64 bits (no Telegram
+id is) is skipped with its reason, like any message that cannot be converted.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +40,43 @@ class ChatHeader:
     id: int
     messages: int
     index: int
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[IO[bytes]]:
+    """``path`` open for reading; what goes wrong while it is read, as one clear line."""
+    import ijson  # type: ignore[import-untyped]
+
+    try:
+        with open(path, "rb") as handle:
+            yield handle
+    except ijson.JSONError as exc:
+        said = exc.args[0] if exc.args else ""
+        text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+        detail = text.strip().splitlines()[0][:120] if text.strip() else type(exc).__name__
+        raise UsageError(
+            f"{path} is not a complete JSON export ({detail}): "
+            "export the chat again from Telegram Desktop, format JSON"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _wide_integer(value: Any) -> bool:
+    """Whether ``value`` holds an integer outside signed 64 bits anywhere."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif type(item) is int and not _INT64[0] <= item <= _INT64[1]:
+            return True
+    return False
 
 
 def _events(handle: IO[bytes]) -> Iterator[tuple[str, str, Any]]:
@@ -106,7 +149,7 @@ def scan(path: Path) -> tuple[list[ChatHeader], dict[int, Names]]:
     (one streamed pass over the file)."""
     counts: dict[int, int] = defaultdict(int)
     names: dict[int, Names] = defaultdict(Names)
-    with open(path, "rb") as handle:
+    with _reading(path) as handle:
         stream = _Stream(handle)
         for index, message in stream.messages():
             counts[index] += 1
@@ -161,7 +204,7 @@ def choose_chat(
 
 def chat_messages(path: Path, index: int) -> Iterator[dict[str, Any]]:
     """The exported messages of the chat at ``index``, streamed."""
-    with open(path, "rb") as handle:
+    with _reading(path) as handle:
         for chat_index, message in _Stream(handle).messages():
             if chat_index == index:
                 yield message
@@ -181,7 +224,11 @@ def converted(
 ) -> Iterator[tuple[int, dict[str, Any]] | str]:
     """``(update_id, update)`` (or a skip reason) per message of the chat, streamed."""
     for message in chat_messages(path, header.index):
-        yield convert_message(message, chat, names)
+        result = convert_message(message, chat, names)
+        if not isinstance(result, str) and _wide_integer(result[1]):
+            yield f"message {message.get('id')!r}: a number beyond signed 64 bits"
+            continue
+        yield result
 
 
 def read_export(

@@ -38,6 +38,7 @@ from telelake.lake import tables
 from telelake.lake.changes import mark_dirty
 from telelake.lake.layout import raw_key
 from telelake.lake.storage import LocalStore
+from telelake.telegram.snapshot import snapshot_record
 
 DAY = date(2024, 6, 15)
 SENT = 1718456400  # 2024-06-15 13:00 UTC
@@ -66,6 +67,17 @@ UPDATES: list[dict[str, Any]] = [
         "reactions": [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 2}]}},
     # No chat: set aside into telegram_rejects.
     {"update_id": 7, "message": {"message_id": 3, "date": SENT, "text": "no chat"}},
+    # A member-count snapshot (telegram/snapshot.py): telegram_chat_stats.
+    snapshot_record(CHAT["id"], DAY, SENT, 42),
+]  # fmt: skip
+# Three people on two subjects, enough for telegram_topics (telelake/etl/text/topics.py).
+UPDATES += [
+    {"update_id": 100 + i, "message": {
+        "message_id": 100 + i, "chat": CHAT, "date": SENT + i,
+        "from": {"id": 20 + i % 3, "is_bot": False, "first_name": f"P{i % 3}"},
+        "text": ("pizza queijo forno massa" if i % 2 else "servidor banco dados backup")
+                + f" rodada{i}"}}
+    for i in range(24)
 ]  # fmt: skip
 
 # Athena's Parquet type mapping ("Data types in Athena", Parquet SerDe):
@@ -73,6 +85,7 @@ UPDATES: list[dict[str, Any]] = [
 # TIMESTAMP(MILLIS|MICROS) -> timestamp, LIST -> array<element>.
 PARQUET_TO_ATHENA = {
     pa.int64(): "bigint",
+    pa.float64(): "double",
     pa.bool_(): "boolean",
     pa.string(): "string",
     pa.timestamp("ms"): "timestamp",
@@ -218,3 +231,87 @@ def test_cli_refuses_a_local_lake_in_one_line(tmp_path: Path) -> None:
     done = cli("athena-ddl", "--lake", str(tmp_path))
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "s3://" in done.stderr
+
+
+# The Bot API's Update object (core.telegram.org/bots/api#update), every optional
+# field: one column per update kind, besides update_id.
+BOT_API_UPDATE_FIELDS = [
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "business_connection",
+    "business_message",
+    "edited_business_message",
+    "deleted_business_messages",
+    "message_reaction",
+    "message_reaction_count",
+    "inline_query",
+    "chosen_inline_result",
+    "callback_query",
+    "shipping_query",
+    "pre_checkout_query",
+    "purchased_paid_media",
+    "poll",
+    "poll_answer",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+    "chat_boost",
+    "removed_chat_boost",
+]
+
+
+def test_the_raw_table_reads_segments_and_objects_with_the_json_serde() -> None:
+    from telelake.analytics.ddl import create_raw_table_ddl, raw_script
+
+    ddl = create_raw_table_ddl("s3://raw-bucket/raw/", database="chats", since="2024-01-01")
+    statement = parsed(ddl)
+    assert statement.this.this.sql(dialect="athena") == '"chats"."telegram_raw"'
+    assert ddl_columns(statement) == [
+        ("update_id", "bigint"),
+        *((kind, "string") for kind in BOT_API_UPDATE_FIELDS),
+    ]
+    partitioned = statement.find(exp.PartitionedByProperty)
+    assert partitioned is not None
+    [column] = partitioned.this.expressions
+    assert (column.name, column.args["kind"].sql(dialect="hive")) == ("context_date", "DATE")
+    serde = statement.find(exp.RowFormatSerdeProperty)
+    assert serde is not None and serde.this.name == "org.openx.data.jsonserde.JsonSerDe"
+    # Webhook objects hold a line break until compacted: their halves are skipped.
+    assert {p.name: p.text("value") for p in serde.args["serde_properties"].expressions} == {
+        "ignore.malformed.json": "true"
+    }
+    root = "s3://raw-bucket/raw/telegram"
+    assert ddl_properties(statement) == {
+        "LOCATION": f"{root}/",
+        "classification": "json",
+        "projection.enabled": "true",
+        "projection.context_date.type": "date",
+        "projection.context_date.range": "2024-01-01,NOW+1DAYS",
+        "projection.context_date.format": "yyyy-MM-dd",
+        "projection.context_date.interval": "1",
+        "projection.context_date.interval.unit": "DAYS",
+        # Raw partitions as ingest writes them (DESIGN §4): objects and segments.
+        "storage.location.template": f"{root}/context_date=${{context_date}}/",
+    }
+    script = raw_script("s3://raw-bucket/raw")
+    creates = [s for s in sqlglot.parse(script, read="athena") if isinstance(s, exp.Create)]
+    assert [s.args["kind"] for s in creates] == ["DATABASE", "TABLE"]
+    with pytest.raises(UsageError, match="YYYY-MM-DD"):
+        create_raw_table_ddl("s3://b/raw", since="soon")
+
+
+def test_cli_prints_the_raw_table_for_an_s3_raw_layer() -> None:
+    from telelake.analytics.ddl import raw_script
+
+    done = cli("athena-ddl", "--raw-table", "--raw", "s3://my-bucket/raw")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == raw_script("s3://my-bucket/raw")
+    done = cli(
+        "athena-ddl", "--raw-table", "--raw-location", "s3://other/raw", "--since", "2025-01-01"
+    )
+    assert done.stdout == raw_script("s3://other/raw", since="2025-01-01")
+    local = cli("athena-ddl", "--raw-table", "--raw", "/tmp/raw")
+    assert local.returncode == 2
+    assert local.stderr.count("\n") == 1 and "raw layer's s3://" in local.stderr

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from telelake.analytics.engine import Engine, Result, duckdb_type
-from telelake.errors import ConfigError, QueryError, UsageError
+from telelake.errors import QueryError, UsageError
 from telelake.lake import tables
 
 
@@ -72,6 +72,25 @@ def test_partitions_written_with_an_older_schema_are_read_together(lake) -> None
     assert rows == [(1, None), (2, ["https://example.org"])]
 
 
+def test_a_column_no_partition_has_yet_reads_as_null(lake) -> None:
+    # Every partition predates "urls" (until the next run rebuilds them), and one
+    # holds a column the contract has since dropped: the view is the current table.
+    current = tables.arrow_schema(tables.MESSAGES)
+    older = pa.schema([field for field in current if field.name != "urls"])
+    dropped = older.append(pa.field("retired", pa.string()))
+    lake.write("2024-01-01", [{"message_id": 1}], arrow_schema=older)
+    lake.write("2024-01-02", [{"message_id": 2, "retired": "x"}], arrow_schema=dropped)
+    with Engine(str(lake.root)) as engine:
+        rows = engine.query("SELECT message_id, urls FROM telegram ORDER BY 1").rows
+        names = [name for name, _ in describe(engine, tables.MESSAGES)]
+        filtered = engine.query(
+            "SELECT message_id FROM telegram WHERE context_date = DATE '2024-01-02'"
+        ).rows
+    assert rows == [(1, None), (2, None)]
+    assert names == [*tables.TABLES[tables.MESSAGES].names, "context_date"]
+    assert filtered == [(2,)]
+
+
 def test_files_outside_partition_folders_are_ignored(sample_lake) -> None:
     stray = sample_lake.root / "telegram" / "_scratch"
     stray.mkdir()
@@ -88,7 +107,7 @@ def test_a_layer_is_read_from_a_path_or_a_file_url(sample_lake, tmp_path: Path) 
             assert engine.query("SELECT count(*) FROM telegram").rows == [(7,)]
             # No files yet: the view exists, with no rows.
             assert engine.query("SELECT count(*) FROM telegram_members").rows == [(0,)]
-    with pytest.raises(ConfigError, match="gs://"):
+    with pytest.raises(UsageError, match="gs://"):
         Engine("gs://bucket/enriched")
 
 

@@ -1,9 +1,11 @@
 """The original design's four Athena queries return Athena's rows, on an adversarial group.
 
 The group is built as raw Telegram updates, stored by the real ingest core
-and compacted by the real ETL (lake zone America/Sao_Paulo, UTC-3, no DST
-since 2019), then queried by ``telelake query --dialect athena`` in a child
-process whose ``TZ`` is America/Sao_Paulo, so a machine-zone leak would show.
+and compacted by the real ETL, twice: in a lake whose zone is west of UTC
+(America/Sao_Paulo, UTC-3, no DST since 2019) and in one east of it
+(Asia/Tokyo, UTC+9), so ``context_date`` falls on either side of the UTC
+date. Each is queried by ``telelake query --dialect athena`` in a child
+process whose ``TZ`` is the lake's zone, so a machine-zone leak would show.
 
 Every expected row below is worked out by hand from Trino's documented rules:
 - ``count(1)`` counts rows; ``length`` counts code points ("Returns the length
@@ -41,7 +43,7 @@ from telelake.etl.runner import run
 from telelake.ingest.core import Ingestor
 from telelake.lake.storage import LocalStore
 
-ZONE = "America/Sao_Paulo"
+WEST, EAST = "America/Sao_Paulo", "Asia/Tokyo"
 CHAT = {"id": -1001, "type": "supergroup", "title": 'Grupo, "teste" 群'}
 ANA = {"id": 101, "is_bot": False, "first_name": 'Ana, "la" Silva'}
 TARO = {"id": 102, "is_bot": False, "first_name": "山田 太郎"}
@@ -103,7 +105,8 @@ D0, D1, D2, D3 = date(2021, 1, 3), date(2024, 1, 7), date(2024, 1, 8), date(2024
 A, T, OB, B = (101, ANA["first_name"]), (102, "山田 太郎"), (103, "O'Brien"), (104, "Bot")
 
 # fmt: off
-EXPECTED: dict[str, list[tuple[Any, ...]]] = {
+# São Paulo (UTC-3): the partition is the local date, three hours behind UTC.
+WEST_EXPECTED: dict[str, list[tuple[Any, ...]]] = {
     "messages_per_day": [(D3, 2), (D2, 4), (D1, 8), (D0, 1)],
     "messages_per_user_per_day": [
         (*A, D3, 1),
@@ -145,6 +148,39 @@ EXPECTED: dict[str, list[tuple[Any, ...]]] = {
         (12, 7, 53, 1),
     ],
 }
+# Tokyo (UTC+9): a send time from 15:00 UTC on is the next local day. Sticker 12 (15:00 UTC),
+# photo 13, messages 6 (edited to "hello!"), 8, 4 and 5 of 2024-01-07/08 UTC all fall on
+# 2024-01-08 with 9 and 10; the bot's sticker (15:00 UTC on the 8th) and message 11 on the
+# 9th; 12 and 13 on the 14th and 15th.
+D9, D15 = date(2024, 1, 9), date(2024, 1, 15)
+EAST_EXPECTED: dict[str, list[tuple[Any, ...]]] = {
+    "messages_per_day": [(D15, 1), (D3, 1), (D9, 2), (D2, 8), (D1, 2), (D0, 1)],
+    "messages_per_user_per_day": [
+        (*T, D15, 1),
+        (*A, D3, 1),
+        (*OB, D9, 1),
+        (*B, D9, 1),
+        (*A, D2, 3),
+        (*T, D2, 3),
+        (*OB, D2, 2),
+        (*A, D1, 2),
+        (*OB, D0, 1),
+    ],
+    "average_length_per_user_per_day": [
+        (*T, D15, 1),
+        (*A, D3, 1),
+        (*OB, D9, 2),
+        (*B, D9, None),
+        (*A, D2, 5),  # NULL (photo), 4, 5 -> 4.5 -> 5
+        (*T, D2, 5),  # NULL (sticker), 6, 3 -> 4.5 -> 5
+        (*OB, D2, 6),  # 6, 5 -> 5.5 -> 6
+        (*A, D1, 3),
+        (*OB, D0, 2),
+    ],
+    # from_unixtime is UTC whatever the lake's zone: the same rows as in São Paulo.
+    "messages_per_hour_weekday_week": WEST_EXPECTED["messages_per_hour_weekday_week"],
+}
+EXPECTED = {WEST: WEST_EXPECTED, EAST: EAST_EXPECTED}
 # fmt: on
 # The columns of each query's ORDER BY (all ascending except the dates).
 ORDER_BY = {
@@ -155,10 +191,15 @@ ORDER_BY = {
 }
 
 
+@pytest.fixture(scope="module", params=[WEST, EAST])
+def zone(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def lake(tmp_path_factory: pytest.TempPathFactory, zone: str) -> Path:
     root = tmp_path_factory.mktemp("adversarial") / "lake"
-    settings = load_settings({"lake": str(root), "timezone": ZONE}, env={})
+    settings = load_settings({"lake": str(root), "timezone": zone}, env={})
     raw, enriched = LocalStore(settings.raw_url), LocalStore(settings.enriched_url)
     ingestor = Ingestor(settings, raw)
     outcomes = Counter(ingestor.accept(body).outcome for body in [*BODIES, JOIN, *REDELIVERED])
@@ -171,9 +212,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def sao_paulo_telelake(*args: str) -> subprocess.CompletedProcess[str]:
+def telelake_in(zone: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELELAKE_", "TELEGRAM_"))}
-    env["TZ"] = ZONE
+    env["TZ"] = zone
     done = subprocess.run(
         [sys.executable, "-m", "telelake", *args],
         capture_output=True, text=True, env=env, timeout=120, check=False,
@@ -182,13 +223,14 @@ def sao_paulo_telelake(*args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def test_the_child_processes_really_run_in_sao_paulo() -> None:
+@pytest.mark.parametrize("machine_zone", [WEST, EAST])
+def test_the_child_processes_really_run_in_the_lake_zone(machine_zone: str) -> None:
     probe = "import duckdb; print(duckdb.connect().execute(\"SELECT current_setting('TimeZone')\").fetchone()[0])"  # noqa: E501
-    env = {**os.environ, "TZ": ZONE}
+    env = {**os.environ, "TZ": machine_zone}
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
     ).stdout
-    assert out.strip() == ZONE
+    assert out.strip() == machine_zone
 
 
 def _typed(report: str, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -199,11 +241,11 @@ def _typed(report: str, row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-@pytest.mark.parametrize("report", list(EXPECTED))
-def test_original_query_returns_athenas_rows(lake: Path, report: str) -> None:
+@pytest.mark.parametrize("report", list(WEST_EXPECTED))
+def test_original_query_returns_athenas_rows(lake: Path, zone: str, report: str) -> None:
     [chosen] = [r for r in REPORTS if r.name == report]
-    out = sao_paulo_telelake(
-        "query", chosen.sql, "--dialect", "athena", "--format", "json", "--lake", str(lake)
+    out = telelake_in(
+        zone, "query", chosen.sql, "--dialect", "athena", "--format", "json", "--lake", str(lake)
     ).stdout
     objects = [json.loads(line) for line in out.splitlines() if line.strip()]
     rows = [_typed(report, o) for o in objects]
@@ -213,13 +255,25 @@ def test_original_query_returns_athenas_rows(lake: Path, report: str) -> None:
     def key(row: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(row[i] for i in keys)
 
-    expected = EXPECTED[report]
+    expected = EXPECTED[zone][report]
     # The SQL's ORDER BY, exactly; within a tie, the same rows in any order.
     assert [key(r) for r in rows] == [key(r) for r in expected]
     assert Counter(rows) == Counter(expected)
 
 
-def test_the_data_set_is_adversarial(lake: Path) -> None:
+def test_the_reports_come_sorted_in_full(lake: Path, zone: str) -> None:
+    """run_report sorts every row in SQL (ORDER BY the SQL's keys, then the report's)."""
+    from telelake.analytics.engine import Engine
+    from telelake.analytics.reports import run_report, sort_rows
+
+    with Engine(str(lake / "enriched")) as engine:
+        for report in [r for r in REPORTS if r.name in WEST_EXPECTED]:
+            result = run_report(engine, report)
+            assert Counter(result.rows) == Counter(EXPECTED[zone][report.name])
+            assert result.rows == sort_rows(result, report.sort_keys)
+
+
+def test_the_data_set_is_adversarial(lake: Path, zone: str) -> None:
     """Plain sqlglot output (no semantic layer) gets at least three reports wrong here."""
     import sqlglot
 
@@ -227,10 +281,10 @@ def test_the_data_set_is_adversarial(lake: Path) -> None:
 
     wrong = 0
     with Engine(str(lake / "enriched")) as engine:
-        for report in [r for r in REPORTS if r.name in EXPECTED]:
+        for report in [r for r in REPORTS if r.name in WEST_EXPECTED]:
             plain = sqlglot.transpile(report.sql, read="athena", write="duckdb")[0]
-            # The machine zone the plain SQL would see on a São Paulo laptop.
-            engine.query(f"SET TimeZone = '{ZONE}'")
+            # The machine zone the plain SQL would see on a laptop in the lake's zone.
+            engine.query(f"SET TimeZone = '{zone}'")
             rows = engine.query(plain).rows
-            wrong += Counter(rows) != Counter(EXPECTED[report.name])
+            wrong += Counter(rows) != Counter(EXPECTED[zone][report.name])
     assert wrong >= 2

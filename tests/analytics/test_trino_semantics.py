@@ -13,7 +13,7 @@ import calendar
 import os
 import time
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -92,8 +92,9 @@ CASES: list[tuple[str, list[tuple[Any, ...]]]] = [
      [("2024-01-07 13:05:09.123 Sun Sunday Jan January PM 01 7",)]),
     ("SELECT format_datetime(TIMESTAMP '2024-03-05 04:06:00', 'd/M/yy H:m ''h''')",
      [("5/3/24 4:6 h",)]),
+    # parse_datetime returns a timestamp with time zone, in the session zone (UTC).
     ("SELECT parse_datetime('2024-01-07 13:05', 'yyyy-MM-dd HH:mm')",
-     [(datetime(2024, 1, 7, 13, 5),)]),
+     [(datetime(2024, 1, 7, 13, 5, tzinfo=UTC),)]),
     # date_trunc: "Returns x truncated to unit" (week starts Monday); a date stays a date.
     ("SELECT date_trunc('week', DATE '2024-01-07'), date_trunc('month', DATE '2024-01-31'), "
      f"date_trunc('hour', {T})",

@@ -173,7 +173,9 @@ class FaultProxy:
                 for name, value in response.getheaders():
                     if name.lower() not in ("transfer-encoding", "content-length", "connection"):
                         out.append(f"{name}: {value}")
-                out.append(f"Content-Length: {len(payload)}")
+                # A HEAD answer has no body but says the object's size.
+                size = response.getheader("Content-Length") if method == "HEAD" else None
+                out.append(f"Content-Length: {size or len(payload)}")
                 data = ("\r\n".join(out) + "\r\n\r\n").encode("latin-1")
                 if action == TRUNCATE and payload:
                     conn.sendall(data + payload[: len(payload) // 2])

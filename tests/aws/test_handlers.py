@@ -261,3 +261,91 @@ def test_bad_backfill_event_is_a_usage_error(lambda_env: str) -> None:
         handlers.etl_handler({"date": "2024-13-01"}, FakeContext())
     with pytest.raises(UsageError):
         handlers.etl_handler({"detail": {"all": "yes"}}, FakeContext())
+
+
+class ShrinkingContext:
+    """A context whose remaining time is read from a list, one value per question."""
+
+    def __init__(self, *remaining_ms: float) -> None:
+        self.values = list(remaining_ms)
+
+    def get_remaining_time_in_millis(self) -> float:
+        return self.values.pop(0) if len(self.values) > 1 else self.values[0]
+
+
+@pytest.fixture
+def continue_queue(lambda_env: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The continuation queue template.yaml gives the ETL function, in moto."""
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
+    url = sqs.create_queue(QueueName=f"etl-continue-{lambda_env}")["QueueUrl"]
+    monkeypatch.setenv("TELELAKE_ETL_QUEUE_URL", url)
+    handlers.reset()
+    return sqs, url
+
+
+def received(sqs: Any, url: str) -> list[dict[str, Any]]:
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return list(messages)
+
+
+def as_sqs_event(aws_event: Event, message: dict[str, Any]) -> dict[str, Any]:
+    """The recorded SQS event, carrying ``message`` as the runtime would hand it over."""
+    event = aws_event("sqs_etl_continuation")
+    event["Records"][0]["body"] = message["Body"]
+    event["Records"][0]["messageId"] = message["MessageId"]
+    return event
+
+
+def test_a_run_out_of_time_queues_its_own_continuation_until_done(
+    continue_queue: Any, aws_event: Event
+) -> None:
+    sqs, url = continue_queue
+    ingest_events(aws_event)
+    # Time for one date (15 min), then 10 s: under the 30 s reserve.
+    first = handlers.etl_handler(
+        aws_event("eventbridge_scheduled"), ShrinkingContext(900_000, 10_000)
+    )
+    assert (first["built"], first["left"], first["continued"]) == (
+        ["2024-03-09"],
+        ["2024-06-15"],
+        True,
+    )
+    [message] = received(sqs, url)
+    # A default run's continuation plans again: what it left is still marked changed.
+    assert orjson.loads(message["Body"]) == {}
+    second = handlers.etl_handler(as_sqs_event(aws_event, message), FakeContext())
+    assert (second["built"], second["left"], second["continued"]) == (["2024-06-15"], [], False)
+    assert received(sqs, url) == []
+
+
+def test_a_backfill_continues_with_the_dates_it_left(continue_queue: Any, aws_event: Event) -> None:
+    sqs, url = continue_queue
+    ingest_events(aws_event)
+    event = {"since": "2024-01-01", "until": "2024-12-31"}
+    first = handlers.etl_handler(event, ShrinkingContext(900_000, 10_000))
+    assert first["built"] == ["2024-03-09"] and first["continued"]
+    [message] = received(sqs, url)
+    assert orjson.loads(message["Body"]) == {"dates": ["2024-06-15"]}
+    second = handlers.etl_handler(as_sqs_event(aws_event, message), FakeContext())
+    assert second["built"] == ["2024-06-15"] and received(sqs, url) == []
+
+
+def test_no_progress_queues_nothing_so_it_cannot_loop(
+    continue_queue: Any, aws_event: Event, caplog: pytest.LogCaptureFixture
+) -> None:
+    sqs, url = continue_queue
+    ingest_events(aws_event)
+    result = handlers.etl_handler(aws_event("eventbridge_scheduled"), FakeContext(10_000))
+    assert result["built"] == [] and not result["continued"]
+    assert received(sqs, url) == []
+    assert "raise the ETL function's Timeout or MemorySize" in caplog.text
+
+
+def test_the_recorded_sqs_event_is_a_backfill_of_its_dates(
+    lambda_env: str, aws_event: Event
+) -> None:
+    ingest_events(aws_event)
+    result = handlers.etl_handler(aws_event("sqs_etl_continuation"), FakeContext())
+    assert result["built"] == ["2024-06-15"]

@@ -14,7 +14,7 @@ started = time.perf_counter()
 from telelake.aws.handlers import ingest_handler
 handler_s = time.perf_counter() - started
 import telelake.lake.s3
-from telelake.lake.s3 import make_client
+from telelake.lake.s3client import make_client
 make_client()  # what the first request adds: boto3 and a client
 total_s = time.perf_counter() - started
 heavy = sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[1:]))

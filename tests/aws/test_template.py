@@ -74,6 +74,7 @@ def test_every_handler_imports(template: dict[str, Any]) -> None:
     assert sorted(names) == [
         "telelake.aws.handlers.etl_handler",
         "telelake.aws.handlers.ingest_handler",
+        "telelake.aws.responder.responder_handler",
     ]
     for name in names:
         module, _, function = name.rpartition(".")

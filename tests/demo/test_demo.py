@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from telelake.analytics.engine import Engine
+
 
 def demo(lake: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELELAKE_", "TELEGRAM_"))}
@@ -37,6 +39,12 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert page.count('data-chart="') >= 4
     assert 'id="telelake-data"' in page
     assert not re.search(r"""(src|href)=["']?https?://""", page)
+    # A daily member-count snapshot per chat, as `telelake run` takes them.
+    with Engine(str(lake / "enriched")) as engine:
+        counts = engine.query(
+            "SELECT chat_id, count(1), min(member_count) FROM telegram_chat_stats GROUP BY 1"
+        ).rows
+    assert len(counts) == 2 and all(days == 7 and least > 0 for _, days, least in counts)
 
     # Running it again replaces the previous demo lake instead of adding to it.
     again = demo(lake, "--days", "7", "--users", "40", "--per-day", "60")

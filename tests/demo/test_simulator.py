@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -415,3 +416,28 @@ def test_any_simulation_keeps_the_invariants(
     assert structural_problems(traffic, ZoneInfo(zone)) == []
     assert (traffic.first_day, traffic.last_day) == (end - timedelta(days=days - 1), end)
     assert traffic.service_messages >= 3  # a join, a leave, a title change at least
+
+
+def test_member_counts_move_by_the_joins_and_leaves_sent(traffic: Traffic) -> None:
+    """One count per chat and day at local noon; from one noon to the next it changes by
+    the chat_member joins minus departures the traffic itself carries in between."""
+    counts = {(chat, day): (at, n) for chat, day, at, n in traffic.member_counts}
+    days = sorted({day for _, day in counts})
+    assert days[0] == traffic.first_day and days[-1] == traffic.last_day
+    assert {chat for chat, _ in counts} == {MAIN_CHAT_ID, SMALL_CHAT_ID}
+    changes = [
+        (u.payload["date"], u.payload["chat"]["id"], u.payload["new_chat_member"]["status"])
+        for u in first_deliveries(traffic)
+        if u.kind == "chat_member"
+    ]
+    assert {status for _, _, status in changes} >= {"member", "left"}
+    for chat in (MAIN_CHAT_ID, SMALL_CHAT_ID):
+        for before, after in pairwise(days):
+            (start, was), (end, now) = counts[chat, before], counts[chat, after]
+            assert local_day(start) == before and datetime.fromtimestamp(start, ZONE).hour == 12
+            moved = sum(
+                1 if status == "member" else -1
+                for when, where, status in changes
+                if where == chat and start <= when < end
+            )
+            assert now - was == moved, (chat, before, after)

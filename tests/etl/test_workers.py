@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -83,7 +84,7 @@ def test_dates_built_only_by_workers_match_a_sequential_run(tmp_path: Path) -> N
     seq_raw, seq_enriched = _lake(tmp_path / "sequential")
     run(Layers(seq_raw, seq_enriched, ZONE), Selection(dates=tuple(DAYS)), workers=1)
     built = _parquet(enriched)
-    assert len(built) == 2 * len(DAYS)  # telegram + telegram_updates per date
+    assert len(built) == 3 * len(DAYS)  # telegram, telegram_updates, telegram_terms per date
     assert built == _parquet(seq_enriched)
     assert dirty_dates(raw) == []
     assert multiprocessing.active_children() == []
@@ -140,7 +141,7 @@ def test_a_worker_killed_mid_build_fails_the_run_and_keeps_the_date_changed(
     assert multiprocessing.active_children() == []
     run(Layers(raw, enriched, ZONE), workers=1)
     assert dirty_dates(raw) == []
-    assert len(_parquet(enriched)) == 2 * len(DAYS)
+    assert len(_parquet(enriched)) == 3 * len(DAYS)
 
 
 UNGUARDED_SCRIPT = """
@@ -183,7 +184,7 @@ def test_a_worker_that_cannot_start_leaves_its_share_to_the_caller(tmp_path: Pat
     assert done.stdout.strip() == str(4 * len(DAYS))
     assert "died while starting" in done.stderr  # said (a warning), not hidden
     assert dirty_dates(raw) == []
-    assert len(_parquet(enriched)) == 2 * len(DAYS)
+    assert len(_parquet(enriched)) == 3 * len(DAYS)
 
 
 def test_a_run_where_no_worker_process_starts_is_built_by_the_caller(
@@ -205,3 +206,51 @@ class _NoProcess:
 
     def start(self) -> None:
         raise OSError(11, "Resource temporarily unavailable")
+
+
+def _pid_of_square(n: int) -> tuple[int, int, int]:
+    return n, n * n, os.getpid()
+
+
+def _drain(pool: WorkerPool[int, tuple[int, int, int]], count: int) -> list[tuple[int, int, int]]:
+    """What the workers built, polled until ``count`` items came back (this process takes none)."""
+    got: list[tuple[int, int, int]] = []
+    deadline = time.monotonic() + 60
+    while len(got) < count and time.monotonic() < deadline:
+        got += pool.finished(block=False)
+        time.sleep(0.01)
+    return got
+
+
+def test_an_open_pool_builds_items_added_later_in_the_same_workers() -> None:
+    # The chunks of one date, then those of the next: one start-up serves both.
+    with WorkerPool(_pid_of_square, (), [], 2, more=True) as pool:
+        pool.add(list(range(10)))
+        first = _drain(pool, 10)
+        # Nothing left and nothing under way: waiting returns at once, the workers stay.
+        assert list(pool.finished(block=True)) == []
+        assert len(multiprocessing.active_children()) == 2
+        pool.add(list(range(10, 25)))
+        second = _drain(pool, 15)
+    assert sorted((n, square) for n, square, _ in first + second) == [(n, n * n) for n in range(25)]
+    pids = {pid for _, _, pid in first + second}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2  # no worker was started again
+    assert multiprocessing.active_children() == []
+
+
+class _Unpicklable(LocalStore):
+    """A store a worker process cannot be sent (it refuses to pickle, as one holding a
+    lock or a connection of its own would)."""
+
+    def __getstate__(self) -> dict[str, object]:
+        raise TypeError("cannot pickle this store")
+
+
+def test_a_store_workers_cannot_get_is_built_by_the_caller(tmp_path: Path) -> None:
+    raw, enriched = _lake(tmp_path / "lake")
+    layers = Layers(_Unpicklable(raw.url), enriched, ZONE)
+    for days in (DAYS[:1], DAYS):  # the helpers of a daily run, the workers of a big one
+        summary = run(layers, Selection(dates=tuple(days)), workers=2)
+        assert [p.day for p in summary.partitions] == days
+    assert dirty_dates(raw) == []
+    assert multiprocessing.active_children() == []

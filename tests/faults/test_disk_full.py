@@ -122,7 +122,9 @@ def test_full_disk_answers_only_5xx_and_recovers_by_itself(
         next_id += 2 * CONNECTIONS
         statuses = asyncio.run(post_all(server, refused))
         assert all(500 <= status < 600 for status in statuses.values()), statuses
-        assert server.client.get(f"{server.url}/healthz").status_code == 200
+        health = server.client.get(f"{server.url}/healthz")
+        assert health.status_code == 503, health.text  # alive, not ready, and why
+        assert "no space left" in health.json()["reason"].lower(), health.text
         # Nothing new and nothing partial is visible; not even a hidden temp file.
         assert files_under(lake) == files_before
         assert set(raw_objects(lake).values()) == set(stored.values())
@@ -130,6 +132,7 @@ def test_full_disk_answers_only_5xx_and_recovers_by_itself(
         filler.unlink()  # space comes back; the server is the same process
         statuses = asyncio.run(post_all(server, refused))
         assert set(statuses.values()) == {200}, statuses
+        assert server.client.get(f"{server.url}/healthz").status_code == 200
         stored.update(refused)
         assert sorted(raw_objects(lake).values()) == sorted(stored.values())
     assert server.process.poll() is None

@@ -469,9 +469,22 @@ def test_storage_failure_is_503_and_the_server_survives(serve_webhook: Any, tmp_
     for _ in range(2):
         response = server.post(update(next_id()))
         assert response.status_code == 503, response.text
-    assert server.client.get(f"{server.url}/healthz").status_code == 200
+    health = server.client.get(f"{server.url}/healthz")
+    assert health.status_code == 503  # alive, and saying why it is not ready
+    assert health.json()["status"] == "not ready"
+    assert "not a directory" in health.json()["reason"].lower()
     assert server.process.poll() is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
+def test_an_unwritable_lake_is_not_ready_from_the_start(serve_webhook: Any, tmp_path: Path) -> None:
+    # Before any update arrives: a load balancer must not send traffic to it.
+    (tmp_path / "raw").write_bytes(b"a file where the raw folder should be")
+    server = serve_webhook(tmp_path)
+    health = server.client.get(f"{server.url}/healthz")
+    assert health.status_code == 503, health.text
+    assert health.json()["status"] == "not ready"
+    assert "raw layer" in health.json()["reason"]
 
 
 # A full disk (a real tmpfs filled up, under 40 concurrent requests) is tested in
@@ -479,6 +492,17 @@ def test_storage_failure_is_503_and_the_server_survives(serve_webhook: Any, tmp_
 
 
 # --- routes ---------------------------------------------------------------------------
+
+
+def test_no_redirect_is_built_from_the_host_header(server: Server) -> None:
+    # Starlette would answer "/webhook/" with a redirect to http://<Host>/webhook.
+    for path in ("/webhook/", "/healthz/", "/report/"):
+        for method in ("GET", "POST"):
+            response = server.client.request(
+                method, f"{server.url}{path}", headers={"Host": "evil.example"}, content=b"{}"
+            )
+            assert "evil.example" not in response.headers.get("location", ""), path
+            assert not 300 <= response.status_code < 400, (path, response.status_code)
 
 
 def test_routes(server: Server) -> None:

@@ -11,12 +11,18 @@ from hypothesis import strategies as st
 
 from telelake.lake.changes import dirty_dates, finish_build, mark_dirty, start_build
 from telelake.lake.storage import LocalStore
+from telelake.lake.versions import built_dates, contract_id
+
+
+def beside(store: LocalStore) -> LocalStore:
+    """An enriched layer next to the raw one (outside it), for the build records."""
+    return LocalStore(f"{store.url}-enriched")
 
 
 def clear_dirty(store: LocalStore, day: date) -> None:
     """What a build that finishes does to the markers of its date."""
     start_build(store, day)
-    finish_build(store, day)
+    finish_build(store, day, enriched=beside(store))
 
 
 def test_mark_list_clear(tmp_path: Path) -> None:
@@ -58,8 +64,22 @@ def test_a_build_that_dies_before_finishing_leaves_its_date_changed(tmp_path: Pa
     assert dirty_dates(LocalStore(tmp_path)) == [date(2024, 1, 1)]
     mark_dirty(store, date(2024, 1, 1))  # an update arriving meanwhile: still one date
     start_build(store, date(2024, 1, 1))
-    finish_build(store, date(2024, 1, 1))
+    finish_build(store, date(2024, 1, 1), enriched=beside(store))
     assert dirty_dates(store) == []
+
+
+def test_only_a_finished_build_is_recorded_as_built(tmp_path: Path) -> None:
+    raw, enriched = LocalStore(tmp_path / "raw"), LocalStore(tmp_path / "enriched")
+    day = date(2024, 1, 1)
+    mark_dirty(raw, day)
+    start_build(raw, day)  # ... and the process is killed here
+    assert built_dates(enriched) == set()
+    start_build(raw, day)
+    finish_build(raw, day, enriched=enriched)
+    assert built_dates(enriched) == {day}
+    assert enriched.list("_telelake/built") == [
+        f"_telelake/built/context_date=2024-01-01/{contract_id()}.json"
+    ]
 
 
 def test_clearing_everything_leaves_no_marker_folders(tmp_path: Path) -> None:

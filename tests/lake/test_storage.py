@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from telelake.errors import ConfigError, StorageError
+from telelake.errors import StorageError, UsageError
 from telelake.lake.groupsync import group_sync_for
 from telelake.lake.storage import LocalStore, open_store
 
@@ -97,7 +97,7 @@ def test_open_store(tmp_path: Path) -> None:
     assert isinstance(store, LocalStore)
     store.create("x.json", b"1")
     assert (tmp_path / "x.json").read_bytes() == b"1"
-    with pytest.raises(ConfigError):
+    with pytest.raises(UsageError):  # a URL that is no layer: exit 2, never a folder
         open_store("ftp://host/lake")
 
 

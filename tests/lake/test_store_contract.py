@@ -276,6 +276,22 @@ def test_delete_is_idempotent_and_listings_forget_the_key(layer: Layer) -> None:
     assert layer.contents() == {"t/context_date=2024-01-02/2.json": b"2"}
 
 
+def test_delete_many_removes_every_key_and_the_folders_it_empties(layer: Layer) -> None:
+    store = layer.store
+    keys = [f"t/context_date=2024-01-01/{i}.json" for i in range(1, 1206)]  # two S3 batches
+    for key in keys[:5]:
+        store.create(key, b"x")
+    layer.put(keys[5], b"written by another tool")  # S3 keys need not be ours to go
+    store.create("t/context_date=2024-01-02/kept.json", b"k")
+    # Keys already gone (most of them here) are no error.
+    store.delete_many(keys)
+    assert store.list("t") == ["t/context_date=2024-01-02/kept.json"]
+    assert store.list_dirs("t") == ["context_date=2024-01-02"]
+    assert layer.contents() == {"t/context_date=2024-01-02/kept.json": b"k"}
+    store.delete_many([])
+    assert layer.contents() == {"t/context_date=2024-01-02/kept.json": b"k"}
+
+
 @pytest.mark.parametrize(
     "key", ["../escape.json", "a/../../escape.json", "a/..", "..", "/etc/passwd", "/abs/x.json"]
 )
@@ -288,6 +304,7 @@ def test_keys_outside_the_layer_are_refused(layer: Layer, key: str) -> None:
         lambda: store.read_many([key]),
         lambda: store.exists(key),
         lambda: store.delete(key),
+        lambda: store.delete_many(["ok.json", key]),
     ):
         with pytest.raises(StorageError):
             call()

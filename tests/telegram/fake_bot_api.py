@@ -13,11 +13,22 @@ It speaks what telelake's client meets at ``https://api.telegram.org``:
   with 409 "terminated by other getUpdates request";
 - setWebhook / getWebhookInfo / deleteWebhook with ``drop_pending_updates``;
 - injectable failures: the next N calls of a method answer 429 with
-  ``retry_after``, or 5xx (with a proxy's HTML body, as nginx does).
+  ``retry_after``, or 5xx (with a proxy's HTML body, as nginx does), or
+  garbage with a 200 (an HTML page, a JSON list, no ``ok``, a ``result`` of
+  the wrong shape), or an answer dripped one byte at a time;
+- what a bot that answers uses: sendMessage and sendPhoto (multipart upload,
+  the photo must be a PNG; 403 "bot can't initiate conversation" to a person
+  who has not started the bot; Telegram's length limits), setMyCommands
+  (per scope), getChatMember, getChatAdministrators and getChatMemberCount
+  over chats the test describes; every message sent is recorded, and a
+  method can be made slow (to kill a client mid-call).
 
 Admin endpoints (no token): ``POST /admin/updates`` (a JSON list to enqueue),
 ``GET /admin/state`` (pending ids, confirmed offset, webhook, calls seen),
-``POST /admin/fail``, ``POST /admin/reset``. :class:`FakeBotApi` wraps them.
+``POST /admin/fail``, ``POST /admin/reset``, ``POST /admin/chat`` (a chat's
+administrators and member count), ``POST /admin/started`` (people who
+started the bot), ``POST /admin/slow``, ``GET /admin/sent`` (messages sent,
+with the commands registered). :class:`FakeBotApi` wraps them.
 
 Run it alone: ``python tests/telegram/fake_bot_api.py --port 8081 --token 123:...``.
 """
@@ -26,7 +37,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email.parser
+import email.policy
 import json
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -39,7 +53,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 TOKEN = "123456789:AAHk-fakeTokenForTestsOnly_0123456789"
@@ -51,6 +65,8 @@ class Failure:
     status: int
     times: int
     retry_after: int | None = None
+    # "html", "list", "no-ok", "shape", "drip": a 200 that is not the Bot API's answer
+    garbage: str | None = None
 
 
 @dataclass
@@ -63,6 +79,13 @@ class State:
     calls: list[dict[str, Any]] = field(default_factory=list)
     poll_generation: int = 0
     delivered_max: int = -1
+    # chat id -> {"admins": [ChatMember], "member_count": int}
+    chats: dict[int, dict[str, Any]] = field(default_factory=dict)
+    started: set[int] = field(default_factory=set)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    slow: dict[str, list[float]] = field(default_factory=dict)  # method -> [seconds, times]
+    message_ids: int = 0
 
 
 def _param(value: Any) -> Any:
@@ -86,6 +109,44 @@ def _fail(code: int, description: str, retry_after: int | None = None) -> JSONRe
     return JSONResponse(body, status_code=code)
 
 
+def _multipart(kind: str, body: bytes) -> dict[str, Any]:
+    """Fields of a multipart/form-data body: text parsed like a form value, files as bytes."""
+    head = f"Content-Type: {kind}\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            fields[str(name)] = data
+        else:
+            fields[str(name)] = _param(data.decode())
+    return fields
+
+
+_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
+USER_NOT_STARTED = "Forbidden: bot can't initiate conversation with a user"
+
+
+def _garbage(kind: str) -> Response:
+    """HTTP 200 answers that are not the Bot API's, as broken proxies and servers give."""
+    if kind == "drip":
+
+        async def drip() -> Any:
+            for byte in b'{"ok": true, "result": []}':
+                await asyncio.sleep(0.4)
+                yield bytes([byte])
+
+        return StreamingResponse(drip(), media_type="application/json")
+    bodies = {
+        "html": "<html><body>Welcome to our captive portal</body></html>",
+        "list": "[1, 2, 3]",
+        "no-ok": '{"result": []}',
+        "shape": '{"ok": true, "result": {"not": "a list"}}',
+    }
+    return Response(bodies[kind], media_type="application/json")
+
+
 def create_app(state: State) -> Starlette:
     arrived = asyncio.Condition()
 
@@ -97,12 +158,16 @@ def create_app(state: State) -> Starlette:
             params.update(json.loads(body))
         elif body and "form-urlencoded" in kind:
             params.update({k: _param(v) for k, v in parse_qsl(body.decode())})
+        elif body and "multipart/form-data" in kind:
+            params.update(_multipart(kind, body))
         return params
 
     def injected(method: str) -> Response | None:
         for failure in state.failures:
             if failure.method in (method, "*") and failure.times > 0:
                 failure.times -= 1
+                if failure.garbage is not None:
+                    return _garbage(failure.garbage)
                 if failure.status == 429:
                     return _fail(
                         429,
@@ -163,12 +228,21 @@ def create_app(state: State) -> Starlette:
     async def bot_method(request: Request) -> Response:
         token, method = request.path_params["token"], request.path_params["method"]
         params = await params_of(request)
-        state.calls.append({"method": method, "token_ok": token == state.token, "params": params})
+        shown = {k: f"<{len(v)} bytes>" if isinstance(v, bytes) else v for k, v in params.items()}
+        state.calls.append({"method": method, "token_ok": token == state.token, "params": shown,
+                            "at": time.time()})  # fmt: skip
         if token != state.token:
             return _fail(401, "Unauthorized")
         failure = injected(method)
         if failure is not None:
             return failure
+        slow = state.slow.get(method)
+        if slow and slow[1] > 0:
+            slow[1] -= 1
+            await asyncio.sleep(slow[0])
+        answered = answering(method, params)
+        if answered is not None:
+            return answered
         if method == "getMe":
             bot_id = int(state.token.split(":", 1)[0])
             return _ok({"id": bot_id, "is_bot": True, "first_name": "Fake Lake",
@@ -206,6 +280,75 @@ def create_app(state: State) -> Starlette:
             return _ok(info)
         return _fail(404, "Not Found: method not found")
 
+    def answering(method: str, params: dict[str, Any]) -> Response | None:
+        """The methods of a bot that answers in chats; ``None`` for any other method."""
+        if method in ("sendMessage", "sendPhoto"):
+            return send(method, params)
+        if method == "setMyCommands":
+            commands = params.get("commands")
+            if not isinstance(commands, list) or len(commands) > 100:
+                return _fail(400, "Bad Request: commands must be a list of at most 100")
+            for command in commands:
+                name, text = command.get("command", ""), command.get("description", "")
+                if not _COMMAND.match(name) or not 1 <= len(text) <= 256:
+                    return _fail(400, "Bad Request: BOT_COMMAND_INVALID")
+            scope = (params.get("scope") or {}).get("type", "default")
+            state.commands[scope] = commands
+            return _ok(True)
+        if method == "getMyCommands":
+            return _ok(state.commands.get((params.get("scope") or {}).get("type", "default"), []))
+        if method in ("getChatMember", "getChatAdministrators", "getChatMemberCount"):
+            chat = state.chats.get(int(params.get("chat_id", 0)))
+            if chat is None:
+                return _fail(400, "Bad Request: chat not found")
+            admins = chat.get("admins", [])
+            if method == "getChatAdministrators":
+                return _ok(admins)
+            if method == "getChatMemberCount":
+                return _ok(chat.get("member_count", len(admins)))
+            user_id = int(params.get("user_id", 0))
+            for admin in admins:
+                if admin["user"]["id"] == user_id:
+                    return _ok(admin)
+            user = {"id": user_id, "is_bot": False, "first_name": "Member"}
+            return _ok({"status": "member", "user": user})
+        return None
+
+    def send(method: str, params: dict[str, Any]) -> Response:
+        chat_id = params.get("chat_id")
+        if not isinstance(chat_id, int):
+            return _fail(400, "Bad Request: chat_id is empty")
+        if chat_id > 0 and chat_id not in state.started:
+            return _fail(403, USER_NOT_STARTED)
+        if chat_id < 0 and chat_id not in state.chats:
+            return _fail(400, "Bad Request: chat not found")
+        record: dict[str, Any] = {"method": method, "chat_id": chat_id, "at": time.time()}
+        if method == "sendMessage":
+            text = params.get("text")
+            if not isinstance(text, str) or not text.strip():
+                return _fail(400, "Bad Request: message text is empty")
+            if len(text) > 4096:
+                return _fail(400, "Bad Request: message is too long")
+            record["text"] = text
+        else:
+            photo = params.get("photo")
+            if not isinstance(photo, bytes) or not photo.startswith(b"\x89PNG\r\n\x1a\n"):
+                return _fail(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            caption = params.get("caption") or ""
+            if len(caption) > 1024:
+                return _fail(400, "Bad Request: message caption is too long")
+            record.update(text=caption, photo_bytes=len(photo))
+        reply = params.get("reply_parameters")
+        record["reply_to"] = reply.get("message_id") if isinstance(reply, dict) else None
+        record["thread_id"] = params.get("message_thread_id")
+        state.sent.append(record)
+        state.message_ids += 1
+        bot_id = int(state.token.split(":", 1)[0])
+        return _ok({"message_id": state.message_ids, "date": int(time.time()),
+                    "from": {"id": bot_id, "is_bot": True, "first_name": "Fake Lake"},
+                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                    "text": record["text"]})  # fmt: skip
+
     async def add_updates(request: Request) -> Response:
         updates = await request.json()
         async with arrived:
@@ -226,13 +369,40 @@ def create_app(state: State) -> Starlette:
     async def add_failure(request: Request) -> Response:
         data = await request.json()
         state.failures.append(Failure(data["method"], int(data["status"]), int(data["times"]),
-                                      data.get("retry_after")))  # fmt: skip
+                                      data.get("retry_after"), data.get("garbage")))  # fmt: skip
         return _ok(True)
+
+    async def set_chat(request: Request) -> Response:
+        data = await request.json()
+        state.chats[int(data["chat_id"])] = {
+            "admins": [
+                {"status": a.get("status", "administrator"),
+                 "user": {"id": a["id"], "is_bot": a.get("is_bot", False),
+                          "first_name": a.get("first_name", "Admin")}}
+                for a in data.get("admins", [])
+            ],
+            "member_count": data.get("member_count", 0),
+        }  # fmt: skip
+        return _ok(True)
+
+    async def set_started(request: Request) -> Response:
+        state.started.update(int(i) for i in (await request.json())["user_ids"])
+        return _ok(True)
+
+    async def set_slow(request: Request) -> Response:
+        data = await request.json()
+        state.slow[data["method"]] = [float(data["seconds"]), int(data["times"])]
+        return _ok(True)
+
+    async def get_sent(request: Request) -> Response:
+        return _ok({"sent": state.sent, "commands": state.commands})
 
     async def reset(request: Request) -> Response:
         state.pending.clear()
         state.failures.clear()
         state.calls.clear()
+        state.sent.clear()
+        state.slow.clear()
         state.webhook = {}
         state.confirmed = 0
         return _ok(True)
@@ -244,6 +414,10 @@ def create_app(state: State) -> Starlette:
             Route("/admin/state", get_state, methods=["GET"]),
             Route("/admin/fail", add_failure, methods=["POST"]),
             Route("/admin/reset", reset, methods=["POST"]),
+            Route("/admin/chat", set_chat, methods=["POST"]),
+            Route("/admin/started", set_started, methods=["POST"]),
+            Route("/admin/slow", set_slow, methods=["POST"]),
+            Route("/admin/sent", get_sent, methods=["GET"]),
         ]
     )
 
@@ -269,9 +443,15 @@ class FakeBotApi:
         return [c for c in self.state()["calls"] if method is None or c["method"] == method]
 
     def fail(
-        self, method: str, status: int, times: int = 1, retry_after: int | None = None
+        self,
+        method: str,
+        status: int,
+        times: int = 1,
+        retry_after: int | None = None,
+        garbage: str | None = None,
     ) -> None:
-        body = {"method": method, "status": status, "times": times, "retry_after": retry_after}
+        body = {"method": method, "status": status, "times": times, "retry_after": retry_after,
+                "garbage": garbage}  # fmt: skip
         self.client.post("/admin/fail", json=body).raise_for_status()
 
     def set_webhook(self, url: str) -> None:
@@ -279,6 +459,36 @@ class FakeBotApi:
 
     def reset(self) -> None:
         self.client.post("/admin/reset").raise_for_status()
+
+    def set_chat(
+        self, chat_id: int, admins: Iterable[dict[str, Any]] = (), member_count: int = 0
+    ) -> None:
+        """Describe a group: administrators as ``{"id", "first_name", "status", "is_bot"}``."""
+        body = {"chat_id": chat_id, "admins": list(admins), "member_count": member_count}
+        self.client.post("/admin/chat", json=body).raise_for_status()
+
+    def start_bot(self, *user_ids: int) -> None:
+        """These people pressed Start in a private chat with the bot (so it may write to them)."""
+        self.client.post("/admin/started", json={"user_ids": list(user_ids)}).raise_for_status()
+
+    def slow(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` are answered only after ``seconds``."""
+        body = {"method": method, "seconds": seconds, "times": times}
+        self.client.post("/admin/slow", json=body).raise_for_status()
+
+    def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """Messages the bot sent (sendMessage and sendPhoto), oldest first."""
+        response = self.client.get("/admin/sent")
+        response.raise_for_status()
+        found: list[dict[str, Any]] = response.json()["result"]["sent"]
+        return [m for m in found if chat_id is None or m["chat_id"] == chat_id]
+
+    def commands(self) -> dict[str, list[dict[str, Any]]]:
+        """The command lists registered with setMyCommands, by scope type."""
+        response = self.client.get("/admin/sent")
+        response.raise_for_status()
+        result: dict[str, list[dict[str, Any]]] = response.json()["result"]["commands"]
+        return result
 
     def close(self) -> None:
         self.client.close()

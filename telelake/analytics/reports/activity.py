@@ -11,7 +11,7 @@ no division, whose rounding differs between the engines.
 
 from __future__ import annotations
 
-from telelake.analytics.reports.report import Report
+from telelake.analytics.reports.report import POSTERS_CTE, Report
 
 _CHATS = """\
 SELECT chat_id, max_by(chat_title, date) AS chat_title, max_by(chat_type, date) AS chat_type,
@@ -46,19 +46,12 @@ ORDER BY context_date, chat_id, messages DESC, content_type"""
 
 # The 25 most active posters of each chat over the whole lake, day by day
 # (the page sums the days of the chosen range); the name is the latest one.
-_TOP_POSTERS = """\
-WITH totals AS (
-    SELECT chat_id, user_id, count(1) AS total, max_by(user_first_name, date) AS name
-    FROM "telegram" WHERE user_id IS NOT NULL
-    GROUP BY chat_id, user_id),
-ranked AS (
-    SELECT chat_id, user_id, name,
-           row_number() OVER (PARTITION BY chat_id ORDER BY total DESC, user_id) AS poster_rank
-    FROM totals)
+_TOP_POSTERS = f"""\
+WITH {POSTERS_CTE}
 SELECT t.context_date, t.chat_id, r.poster_rank, t.user_id, r.name AS user_first_name,
        count(1) AS messages
 FROM "telegram" t
-JOIN ranked r ON r.chat_id = t.chat_id AND r.user_id = t.user_id
+JOIN posters r ON r.chat_id = t.chat_id AND r.user_id = t.user_id
 WHERE r.poster_rank <= 25
 GROUP BY t.context_date, t.chat_id, r.poster_rank, t.user_id, r.name
 ORDER BY t.chat_id, r.poster_rank, t.context_date"""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from telelake.analytics.reports.report import Report
+from telelake.analytics.reports.report import POSTERS_CTE, Report
 from telelake.errors import UsageError
 
 TOP_TERMS = 50  # per chat and kind, over the whole lake
@@ -42,14 +42,7 @@ GROUP BY date_trunc('week', t.context_date), t.chat_id, t.kind, t.term, r.term_r
 ORDER BY week, t.chat_id, t.kind, r.term_rank"""
 
 _TOP_TERMS_PER_PERSON = f"""\
-WITH counts AS (
-    SELECT chat_id, user_id, count(1) AS messages, max_by(user_first_name, date) AS name
-    FROM "telegram" WHERE user_id IS NOT NULL
-    GROUP BY chat_id, user_id),
-posters AS (
-    SELECT chat_id, user_id, name,
-           row_number() OVER (PARTITION BY chat_id ORDER BY messages DESC, user_id) AS poster_rank
-    FROM counts),
+WITH {POSTERS_CTE},
 uses AS (
     SELECT chat_id, user_id, kind, term, sum(n) AS uses, count(DISTINCT message_id) AS messages
     FROM "telegram_terms" WHERE user_id IS NOT NULL
@@ -87,14 +80,7 @@ GROUP BY context_date, chat_id
 ORDER BY context_date, chat_id"""
 
 _SENTIMENT_PER_PERSON = f"""\
-WITH counts AS (
-    SELECT chat_id, user_id, count(1) AS messages, max_by(user_first_name, date) AS name
-    FROM "telegram" WHERE user_id IS NOT NULL
-    GROUP BY chat_id, user_id),
-posters AS (
-    SELECT chat_id, user_id, name,
-           row_number() OVER (PARTITION BY chat_id ORDER BY messages DESC, user_id) AS poster_rank
-    FROM counts),
+WITH {POSTERS_CTE},
 scored AS (
     SELECT chat_id, user_id, message_id, sentiment, coalesce(text, caption) AS text,
            row_number() OVER (PARTITION BY chat_id, user_id
